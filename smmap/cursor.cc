@@ -1,0 +1,96 @@
+#include "smmap/cursor.h"
+
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "smmap/file_ref.h"
+#include "smmap/internal/core.h"
+
+namespace smmap {
+
+FixedCursor::FixedCursor(FixedCursor&& other) noexcept
+    : core_(std::exchange(other.core_, nullptr)),
+      file_(std::exchange(other.file_, nullptr)),
+      region_(std::exchange(other.region_, nullptr)),
+      data_(std::exchange(other.data_, nullptr)),
+      ofs_(std::exchange(other.ofs_, 0)),
+      size_(std::exchange(other.size_, 0)),
+      file_size_(std::exchange(other.file_size_, 0)),
+      open_(std::exchange(other.open_, false)) {}
+
+FixedCursor& FixedCursor::operator=(FixedCursor&& other) noexcept {
+  if (this != &other) {
+    Reset();
+    core_ = std::exchange(other.core_, nullptr);
+    file_ = std::exchange(other.file_, nullptr);
+    region_ = std::exchange(other.region_, nullptr);
+    data_ = std::exchange(other.data_, nullptr);
+    ofs_ = std::exchange(other.ofs_, 0);
+    size_ = std::exchange(other.size_, 0);
+    file_size_ = std::exchange(other.file_size_, 0);
+    open_ = std::exchange(other.open_, false);
+  }
+  return *this;
+}
+
+FixedCursor::~FixedCursor() { Reset(); }
+
+void FixedCursor::Reset() {
+  if (core_ != nullptr) core_->Unbind(file_, region_, open_);
+  core_ = nullptr;
+  file_ = nullptr;
+  region_ = nullptr;
+  data_ = nullptr;
+  open_ = false;
+}
+
+absl::string_view FixedCursor::path() const {
+  return file_ == nullptr ? absl::string_view() : file_->path;
+}
+
+int FixedCursor::fd() const {
+  return file_ == nullptr ? -1 : file_->caller_fd;
+}
+
+absl::Status FixedCursor::Release() {
+  if (!open_) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "Release() of a cursor that is already closed (offset ", ofs_,
+        ", size ", size_, ", file: ", path().empty() && fd() >= 0
+                                          ? absl::StrCat("fd ", fd())
+                                          : std::string(path()),
+        ")"));
+  }
+  core_->ReleaseFixed(region_);
+  region_ = nullptr;
+  data_ = nullptr;
+  open_ = false;
+  return absl::OkStatus();
+}
+
+void FixedCursor::Close() {
+  if (open_) Release().IgnoreError();
+}
+
+absl::StatusOr<FixedCursor> FixedCursor::MakeCursor(uint64_t offset,
+                                                    uint64_t size) const {
+  if (core_ == nullptr) {
+    return absl::FailedPreconditionError(
+        "MakeCursor() on a cursor bound to no manager (default-constructed "
+        "or moved from)");
+  }
+  const FileRef file = file_->caller_fd >= 0 ? FileRef(file_->caller_fd)
+                                             : FileRef(file_->path);
+  return core_->MakeFixed(file, offset, size);
+}
+
+absl::StatusOr<FixedCursor> FixedCursor::NextCursor() const {
+  return NextCursor(size_);
+}
+
+absl::StatusOr<FixedCursor> FixedCursor::NextCursor(uint64_t size) const {
+  return MakeCursor(ofs_end(), size);
+}
+
+}  // namespace smmap

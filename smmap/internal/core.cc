@@ -1,0 +1,844 @@
+#include "smmap/internal/core.h"
+
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "smmap/internal/os.h"
+#include "smmap/internal/status_macros.h"
+
+namespace smmap {
+namespace internal {
+namespace {
+
+constexpr uint64_t kMiB = uint64_t{1} << 20;
+constexpr bool k64Bit = sizeof(void*) == 8;
+// The largest file offset (off_t is signed).
+constexpr uint64_t kMaxOffset =
+    static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+constexpr uint64_t kMaxWindowSize = uint64_t{1} << 62;
+// Windows this large are rounded so that regions start at multiples of 2 MiB
+// in the file, where the kernel can map cached files with 2 MiB pages.
+constexpr uint64_t kLargeWindowUnit = 4 * kMiB;
+constexpr uint64_t kDefaultTilingWindow = k64Bit ? 1024 * kMiB : 64 * kMiB;
+constexpr uint64_t kDefaultMaxMemory = k64Bit ? 8192 * kMiB : 1024 * kMiB;
+constexpr uint64_t kMaxDefaultOpenFiles = 4096;
+
+// REQUIRES: value + multiple does not overflow.
+uint64_t RoundUp(uint64_t value, uint64_t multiple) {
+  return (value + multiple - 1) / multiple * multiple;
+}
+
+std::string NameOf(const FileRef& file) {
+  return file.is_fd() ? absl::StrCat("fd ", file.fd())
+                      : std::string(file.path());
+}
+
+FileRef RefOf(const FileEntry& file) {
+  return file.caller_fd >= 0 ? FileRef(file.caller_fd) : FileRef(file.path);
+}
+
+absl::Status OffsetBeyondEnd(uint64_t offset, uint64_t file_size,
+                             const FileEntry& file) {
+  return absl::OutOfRangeError(absl::StrCat("Offset(", offset,
+                                            ") beyond file-size(", file_size,
+                                            ") for file: ", file.Name()));
+}
+
+// Arguments that no file can satisfy.
+absl::Status CheckRange(const FileRef& file, uint64_t offset, uint64_t size) {
+  if (offset > kMaxOffset) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "offset(", offset,
+        ") is beyond the largest file offset 2^63-1 (a negative number "
+        "converted to uint64_t?) for file: ",
+        NameOf(file)));
+  }
+  if (size > kMaxOffset) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "size(", size,
+        ") is beyond the largest file size 2^63-1 (a negative number "
+        "converted to uint64_t?) for file: ",
+        NameOf(file)));
+  }
+  if (size > kMaxOffset - offset) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "offset(", offset, ") + size(", size,
+        ") overflows the largest file offset 2^63-1 for file: ",
+        NameOf(file)));
+  }
+  return absl::OkStatus();
+}
+
+int AdviceFlag(AccessAdvice advice) {
+  switch (advice) {
+    case AccessAdvice::kNone:
+      return -1;
+    case AccessAdvice::kSequential:
+      return MADV_SEQUENTIAL;
+    case AccessAdvice::kRandom:
+      return MADV_RANDOM;
+    case AccessAdvice::kWillNeed:
+      return MADV_WILLNEED;
+    case AccessAdvice::kHugePage:
+      return MADV_HUGEPAGE;
+  }
+  return -1;
+}
+
+}  // namespace
+
+std::string FileEntry::Name() const {
+  return caller_fd >= 0 ? absl::StrCat("fd ", caller_fd) : path;
+}
+
+absl::StatusOr<Config> ResolveOptions(const ManagerOptions& options,
+                                      bool greedy) {
+  Config config;
+  config.greedy = greedy;
+  uint64_t window =
+      options.window_size.value_or(greedy ? 0 : kDefaultTilingWindow);
+  if (window > kMaxWindowSize) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "window_size(", window,
+        ") is larger than 2^62; use 0 to map files whole"));
+  }
+  if (!greedy && window != 0) {
+    uint64_t unit = 2 * os::PageSize();
+    if (window >= kLargeWindowUnit) unit = std::max(unit, kLargeWindowUnit);
+    window = RoundUp(window, unit);
+    config.stride = window / 2;
+  }
+  if (window > std::numeric_limits<size_t>::max()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("window_size(", window,
+                     ") does not fit this system's address space"));
+  }
+  config.window_size = window;
+  config.max_memory_size = options.max_memory_size.value_or(kDefaultMaxMemory);
+  config.max_open_files = options.max_open_files.value_or(std::clamp<uint64_t>(
+      os::OpenFileLimit() / 4, 1, kMaxDefaultOpenFiles));
+  config.hard_limits = options.hard_limits;
+  config.populate = options.populate;
+  config.advice = options.advice;
+  if (config.hard_limits) {
+    if (config.max_memory_size == 0) {
+      return absl::InvalidArgumentError(
+          "max_memory_size(0) with hard_limits: nothing could ever be mapped");
+    }
+    if (!greedy && config.window_size > config.max_memory_size) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "max_memory_size(", config.max_memory_size,
+          ") with hard_limits is smaller than window_size(",
+          config.window_size, "): no whole region could be mapped"));
+    }
+  }
+  return config;
+}
+
+Core::Core(const Config& config) : config_(config) {}
+
+Core::~Core() = default;
+
+void Core::Finish(Core* core, Deferred& deferred) {
+  deferred.unmaps.clear();  // munmap
+  deferred.closes.clear();  // close
+  if (deferred.delete_core) delete core;
+}
+
+void Core::Destroy() {
+  Deferred deferred;
+  {
+    MutexLock lock(&mu_);
+    closed_ = true;
+    CollectLocked(&deferred);
+    owner_alive_ = false;
+    deferred.delete_core = num_entries_ == 0;
+  }
+  Finish(this, deferred);
+}
+
+// --- Manager operations ----------------------------------------------------
+
+absl::StatusOr<FixedCursor> Core::MakeFixed(const FileRef& file,
+                                            uint64_t offset, uint64_t size) {
+  SMMAP_RETURN_IF_ERROR(CheckRange(file, offset, size));
+  FixedCursor cursor;
+  Deferred deferred;
+  absl::Status status;
+  {
+    MutexLock lock(&mu_);
+    status = MakeFixedLocked(file, offset, size, &cursor, &deferred);
+  }
+  Finish(this, deferred);
+  if (!status.ok()) return status;
+  return cursor;
+}
+
+absl::Status Core::MakeFixedLocked(const FileRef& file, uint64_t offset,
+                                   uint64_t size, FixedCursor* cursor,
+                                   Deferred* deferred) {
+  if (closed_) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("MakeCursor on a closed manager for file: ", NameOf(file)));
+  }
+  SMMAP_ASSIGN_OR_RETURN(FileEntry * entry, FindOrOpenLocked(file, deferred));
+  ++entry->refs;  // the operation's reference, handed to the cursor
+  absl::Status status = BindFixedLocked(&entry, offset, size, cursor, deferred);
+  if (!status.ok()) UnrefLocked(entry, deferred);
+  TrimFdsLocked(deferred);
+  return status;
+}
+
+absl::Status Core::BindFixedLocked(FileEntry** entry, uint64_t offset,
+                                   uint64_t size, FixedCursor* cursor,
+                                   Deferred* deferred) {
+  SMMAP_RETURN_IF_ERROR(
+      CheckOffsetLocked(entry, offset, /*may_switch=*/true, deferred));
+  Region* region = nullptr;
+  uint64_t end = offset;
+  if ((*entry)->size > 0) {
+    SMMAP_ASSIGN_OR_RETURN(region, AcquireLocked(entry, offset, size,
+                                                 /*sliding=*/false, deferred));
+    end = std::min(RequestEnd(**entry, offset, size), region->end());
+  }
+  const FileEntry& file = **entry;
+  cursor->core_ = this;
+  cursor->file_ = *entry;
+  cursor->region_ = region;
+  cursor->data_ = region == nullptr
+                      ? nullptr
+                      : region->mapping.data() + (offset - region->ofs);
+  cursor->ofs_ = offset;
+  cursor->size_ = static_cast<size_t>(end - offset);  // within one mapping
+  cursor->file_size_ = file.size;
+  cursor->open_ = true;
+  ++num_cursors_;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SlidingCursor> Core::MakeSliding(const FileRef& file,
+                                                uint64_t offset,
+                                                uint64_t size) {
+  SMMAP_RETURN_IF_ERROR(CheckRange(file, offset, size));
+  SlidingCursor cursor;
+  Deferred deferred;
+  absl::Status status;
+  {
+    MutexLock lock(&mu_);
+    status = MakeSlidingLocked(file, offset, size, &cursor, &deferred);
+  }
+  Finish(this, deferred);
+  if (!status.ok()) return status;
+  return cursor;
+}
+
+absl::Status Core::MakeSlidingLocked(const FileRef& file, uint64_t offset,
+                                     uint64_t size, SlidingCursor* cursor,
+                                     Deferred* deferred) {
+  if (closed_) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "MakeSlidingCursor on a closed manager for file: ", NameOf(file)));
+  }
+  SMMAP_ASSIGN_OR_RETURN(FileEntry * entry, FindOrOpenLocked(file, deferred));
+  ++entry->refs;  // the operation's reference, handed to the cursor
+  absl::Status status =
+      CheckOffsetLocked(&entry, offset, /*may_switch=*/true, deferred);
+  if (status.ok()) {
+    cursor->core_ = this;
+    cursor->file_ = entry;
+    cursor->ofs_ = offset;
+    cursor->size_ = RequestEnd(*entry, offset, size) - offset;
+    cursor->file_size_ = entry->size;
+    ++num_cursors_;
+  } else {
+    UnrefLocked(entry, deferred);
+  }
+  TrimFdsLocked(deferred);
+  return status;
+}
+
+size_t Core::Collect() {
+  Deferred deferred;
+  size_t collected;
+  {
+    MutexLock lock(&mu_);
+    collected = CollectLocked(&deferred);
+  }
+  Finish(this, deferred);
+  return collected;
+}
+
+void Core::Close() {
+  Deferred deferred;
+  {
+    MutexLock lock(&mu_);
+    closed_ = true;
+    CollectLocked(&deferred);
+  }
+  Finish(this, deferred);
+}
+
+bool Core::closed() const {
+  MutexLock lock(&mu_);
+  return closed_;
+}
+
+size_t Core::num_open_regions() const {
+  MutexLock lock(&mu_);
+  return num_regions_;
+}
+
+size_t Core::num_used_regions() const {
+  MutexLock lock(&mu_);
+  return num_used_regions_;
+}
+
+size_t Core::num_open_cursors() const {
+  MutexLock lock(&mu_);
+  return num_cursors_;
+}
+
+uint64_t Core::mapped_memory_size() const {
+  MutexLock lock(&mu_);
+  return mapped_bytes_;
+}
+
+size_t Core::num_open_files() const {
+  MutexLock lock(&mu_);
+  return fd_lru_.size();
+}
+
+size_t Core::num_files() const {
+  MutexLock lock(&mu_);
+  return num_entries_;
+}
+
+ManagerStats Core::stats() const {
+  MutexLock lock(&mu_);
+  return stats_;
+}
+
+// --- Cursor operations -----------------------------------------------------
+
+void Core::ReleaseFixed(Region* region) {
+  Deferred deferred;
+  {
+    MutexLock lock(&mu_);
+    if (region != nullptr) UnpinLocked(region, &deferred);
+    --num_cursors_;
+  }
+  Finish(this, deferred);
+}
+
+void Core::Unbind(FileEntry* file, Region* region, bool was_open) {
+  Deferred deferred;
+  {
+    MutexLock lock(&mu_);
+    if (region != nullptr) UnpinLocked(region, &deferred);
+    if (was_open) --num_cursors_;
+    UnrefLocked(file, &deferred);
+  }
+  Finish(this, deferred);  // may delete this
+}
+
+absl::Status Core::Slide(SlidingCursor* cursor, uint64_t i) {
+  Deferred deferred;
+  absl::Status status;
+  {
+    MutexLock lock(&mu_);
+    // Let go of the current region first: under a budget of one region, it
+    // is the one to evict for the next.
+    if (cursor->region_ != nullptr) {
+      UnpinLocked(cursor->region_, &deferred);
+      cursor->region_ = nullptr;
+      cursor->window_ = nullptr;
+      cursor->window_begin_ = 0;
+      cursor->window_size_ = 0;
+    }
+    status = SlideLocked(cursor, i, &deferred);
+    TrimFdsLocked(&deferred);
+  }
+  Finish(this, deferred);
+  return status;
+}
+
+absl::Status Core::SlideLocked(SlidingCursor* cursor, uint64_t i,
+                               Deferred* deferred) {
+  FileEntry* file = cursor->file_;
+  if (closed_) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "Sliding cursor on a closed manager for file: ", file->Name()));
+  }
+  const uint64_t offset = cursor->ofs_ + i;
+  absl::StatusOr<Region*> region = AcquireLocked(
+      &file, offset, /*size=*/1, /*sliding=*/true, deferred);
+  if (absl::IsOutOfRange(region.status())) {
+    return absl::DataLossError(absl::StrCat(
+        "File shrank to ", file->size, " bytes, below offset ", offset,
+        " of the sliding cursor on [", cursor->ofs_, ", ", cursor->ofs_end(),
+        ") made when it had ", cursor->file_size_, " bytes: ", file->Name()));
+  }
+  SMMAP_RETURN_IF_ERROR(region.status());
+  Region* r = *region;
+  const uint64_t lo = std::max(r->ofs, cursor->ofs_);
+  const uint64_t hi = std::min(r->end(), cursor->ofs_end());
+  cursor->region_ = r;
+  cursor->window_ = r->mapping.data() + (lo - r->ofs);
+  cursor->window_begin_ = lo - cursor->ofs_;
+  cursor->window_size_ = hi - lo;
+  return absl::OkStatus();
+}
+
+void Core::ReleaseSliding(SlidingCursor* cursor) {
+  Deferred deferred;
+  {
+    MutexLock lock(&mu_);
+    if (cursor->region_ != nullptr) UnpinLocked(cursor->region_, &deferred);
+  }
+  cursor->region_ = nullptr;
+  cursor->window_ = nullptr;
+  cursor->window_begin_ = 0;
+  cursor->window_size_ = 0;
+  Finish(this, deferred);
+}
+
+// --- Files -----------------------------------------------------------------
+
+absl::StatusOr<FileEntry*> Core::FindOrOpenLocked(const FileRef& file,
+                                                  Deferred* deferred) {
+  os::FileInfo info;
+  if (file.is_fd()) {
+    const int fd = file.fd();
+    if (auto it = by_fd_.find(fd); it != by_fd_.end()) return it->second;
+    if (fd < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("Invalid file descriptor: ", fd));
+    }
+    if (int err = os::Fstat(fd, &info)) {
+      return os::ErrnoStatus(err, absl::StrCat("fstat(fd ", fd, ")"));
+    }
+    if (!info.is_regular) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("Not a regular file (", info.kind, "): fd ", fd));
+    }
+    return AddEntryLocked(file, UniqueFd(), info);
+  }
+  if (auto it = by_path_.find(file.path()); it != by_path_.end()) {
+    return it->second;
+  }
+  if (file.path().empty()) {
+    return absl::InvalidArgumentError("Empty path");
+  }
+  std::string path(file.path());
+  if (path.find('\0') != std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Path contains a NUL character: ", path));
+  }
+  SMMAP_ASSIGN_OR_RETURN(UniqueFd fd, OpenLocked(path, deferred));
+  if (int err = os::Fstat(fd.get(), &info)) {
+    return os::ErrnoStatus(err, absl::StrCat("fstat(", path, ")"));
+  }
+  if (!info.is_regular) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Not a regular file (", info.kind, "): ", path));
+  }
+  return AddEntryLocked(file, std::move(fd), info);
+}
+
+absl::StatusOr<UniqueFd> Core::OpenLocked(const std::string& path,
+                                          Deferred* deferred) {
+  int fd = -1;
+  int err = os::Open(path.c_str(), &fd);
+  if ((err == EMFILE || err == ENFILE) && !fd_lru_.empty()) {
+    // Out of descriptors: give back every cached one, now, and retry once.
+    Deferred now;
+    while (!fd_lru_.empty()) CloseFdLocked(fd_lru_.front(), &now);
+    deferred->unmaps.insert(deferred->unmaps.end(),
+                            std::make_move_iterator(now.unmaps.begin()),
+                            std::make_move_iterator(now.unmaps.end()));
+    deferred->delete_core |= now.delete_core;
+    now.closes.clear();
+    err = os::Open(path.c_str(), &fd);
+  }
+  if (err != 0) {
+    return os::ErrnoStatus(
+        err, absl::StrCat("open(", path, ")"),
+        err == EMFILE || err == ENFILE
+            ? "; the process is out of file descriptors (RLIMIT_NOFILE) "
+              "even after the manager closed its cached ones"
+            : "");
+  }
+  return UniqueFd(fd);
+}
+
+FileEntry* Core::AddEntryLocked(const FileRef& file, UniqueFd fd,
+                                const os::FileInfo& info) {
+  auto* entry = new FileEntry;
+  if (file.is_fd()) {
+    entry->caller_fd = file.fd();
+    by_fd_[entry->caller_fd] = entry;
+  } else {
+    entry->path = std::string(file.path());
+    by_path_[entry->path] = entry;
+  }
+  entry->device = info.device;
+  entry->inode = info.inode;
+  entry->size = info.size;
+  if (fd.valid()) {
+    entry->owned_fd = std::move(fd);
+    fd_lru_.PushBack(entry);
+    ++stats_.files_opened;
+  }
+  ++num_entries_;
+  return entry;
+}
+
+absl::Status Core::CheckOffsetLocked(FileEntry** entry, uint64_t offset,
+                                     bool may_switch, Deferred* deferred) {
+  if (offset < (*entry)->size) return absl::OkStatus();
+  // Beyond what we knew of the file: it may have grown since.
+  SMMAP_RETURN_IF_ERROR(RefreshLocked(entry, may_switch, deferred));
+  const FileEntry& file = **entry;
+  if (offset < file.size || (offset == 0 && file.size == 0)) {
+    return absl::OkStatus();
+  }
+  return OffsetBeyondEnd(offset, file.size, file);
+}
+
+absl::Status Core::RefreshLocked(FileEntry** entry, bool may_switch,
+                                 Deferred* deferred) {
+  FileEntry* file = *entry;
+  os::FileInfo info;
+  UniqueFd reopened;
+  if (file->fd() >= 0) {
+    if (int err = os::Fstat(file->fd(), &info)) {
+      return os::ErrnoStatus(err, absl::StrCat("fstat(", file->Name(), ")"));
+    }
+    if (file->owned_fd.valid()) fd_lru_.MoveToBack(file);
+  } else {
+    SMMAP_ASSIGN_OR_RETURN(reopened, OpenLocked(file->path, deferred));
+    if (int err = os::Fstat(reopened.get(), &info)) {
+      return os::ErrnoStatus(err, absl::StrCat("fstat(", file->path, ")"));
+    }
+  }
+  if (info.is_regular && info.device == file->device &&
+      info.inode == file->inode) {
+    if (reopened.valid()) {
+      file->owned_fd = std::move(reopened);
+      fd_lru_.PushBack(file);
+      ++stats_.files_opened;
+    }
+    if (info.size < file->size) ShrinkLocked(file, info.size, deferred);
+    file->size = info.size;
+    return absl::OkStatus();
+  }
+  // The name now denotes another file.
+  if (!may_switch || !file->attached) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "File was replaced (device:inode ", file->device, ":", file->inode,
+        " is now ", info.device, ":", info.inode, ", a ", info.kind,
+        "): ", file->Name()));
+  }
+  if (!info.is_regular) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Not a regular file (", info.kind, "): ", file->Name()));
+  }
+  DetachEntryLocked(file, deferred);
+  FileEntry* replacement =
+      AddEntryLocked(RefOf(*file), std::move(reopened), info);
+  ++replacement->refs;
+  UnrefLocked(file, deferred);
+  *entry = replacement;
+  return absl::OkStatus();
+}
+
+void Core::ShrinkLocked(FileEntry* file, uint64_t new_size,
+                        Deferred* deferred) {
+  std::vector<Region*> beyond;
+  for (const auto& [index, region] : file->regions) {
+    if (region->end() > new_size) beyond.push_back(region);
+  }
+  for (Region* region : beyond) DetachRegionLocked(region, deferred);
+}
+
+void Core::DetachEntryLocked(FileEntry* file, Deferred* deferred) {
+  if (file->caller_fd >= 0) {
+    by_fd_.erase(file->caller_fd);
+  } else {
+    by_path_.erase(file->path);
+  }
+  file->attached = false;
+  std::vector<Region*> regions;
+  regions.reserve(file->regions.size());
+  for (const auto& [index, region] : file->regions) regions.push_back(region);
+  for (Region* region : regions) DetachRegionLocked(region, deferred);
+}
+
+void Core::UnrefLocked(FileEntry* file, Deferred* deferred) {
+  --file->refs;
+  MaybeDeleteEntryLocked(file, deferred);
+}
+
+void Core::MaybeDeleteEntryLocked(FileEntry* file, Deferred* deferred) {
+  if (file->refs != 0 || file->num_regions != 0) return;
+  // An attached entry stays to cache its descriptor, within the budget.
+  if (file->attached && file->owned_fd.valid() && !closed_) return;
+  if (file->owned_fd.valid()) {
+    fd_lru_.Remove(file);
+    deferred->closes.push_back(std::move(file->owned_fd));
+    ++stats_.files_closed;
+  }
+  if (file->attached) {
+    if (file->caller_fd >= 0) {
+      by_fd_.erase(file->caller_fd);
+    } else {
+      by_path_.erase(file->path);
+    }
+  }
+  delete file;
+  --num_entries_;
+  if (!owner_alive_ && num_entries_ == 0) deferred->delete_core = true;
+}
+
+void Core::CloseFdLocked(FileEntry* file, Deferred* deferred) {
+  fd_lru_.Remove(file);
+  deferred->closes.push_back(std::move(file->owned_fd));
+  ++stats_.files_closed;
+  MaybeDeleteEntryLocked(file, deferred);
+}
+
+void Core::TrimFdsLocked(Deferred* deferred) {
+  while (fd_lru_.size() > config_.max_open_files) {
+    ++stats_.fd_evictions;
+    CloseFdLocked(fd_lru_.front(), deferred);
+  }
+}
+
+// --- Regions ---------------------------------------------------------------
+
+uint64_t Core::WindowEnd(uint64_t index, uint64_t file_size) const {
+  if (config_.stride == 0) return file_size;
+  // index * stride <= an offset < 2^63, window <= 2^62: no overflow.
+  return std::min(index * config_.stride + config_.window_size, file_size);
+}
+
+uint64_t Core::RequestEnd(const FileEntry& file, uint64_t offset,
+                          uint64_t size) {
+  // CheckRange() made offset + size safe.
+  return size == 0 ? file.size : std::min(file.size, offset + size);
+}
+
+Region* Core::FindRegionLocked(const FileEntry& file, uint64_t ofs,
+                               uint64_t end) const {
+  const uint64_t index = WindowIndex(ofs);
+  // Window `index` starts at or before `ofs`; so does window index - 1,
+  // which ends earlier but may already be mapped.
+  if (auto it = file.regions.find(index);
+      it != file.regions.end() && it->second->end() >= end) {
+    return it->second;
+  }
+  if (index > 0) {
+    if (auto it = file.regions.find(index - 1);
+        it != file.regions.end() && it->second->end() >= end) {
+      return it->second;
+    }
+  }
+  return nullptr;
+}
+
+absl::StatusOr<Region*> Core::AcquireLocked(FileEntry** entry, uint64_t ofs,
+                                            uint64_t size, bool sliding,
+                                            Deferred* deferred) {
+  // The bytes the request needs in one region: a sliding cursor needs only
+  // the byte at `ofs`; a fixed cursor as much of its range as the window
+  // holding `ofs` can give.
+  auto needed_end = [&](const FileEntry& file) {
+    return sliding ? ofs + 1
+                   : std::min(RequestEnd(file, ofs, size),
+                              WindowEnd(WindowIndex(ofs), file.size));
+  };
+  if (ofs < (*entry)->size) {
+    if (Region* region = FindRegionLocked(**entry, ofs, needed_end(**entry))) {
+      ++stats_.cursor_hits;
+      PinLocked(region);
+      return region;
+    }
+  }
+  ++stats_.cursor_misses;
+  // About to map: learn the file's current size (and identity) first.
+  SMMAP_RETURN_IF_ERROR(RefreshLocked(entry, /*may_switch=*/!sliding, deferred));
+  FileEntry* file = *entry;
+  if (ofs >= file->size) return OffsetBeyondEnd(ofs, file->size, *file);
+  Region* region = FindRegionLocked(*file, ofs, needed_end(*file));
+  if (region == nullptr) {
+    SMMAP_ASSIGN_OR_RETURN(region,
+                           MapRegionLocked(file, WindowIndex(ofs), deferred));
+  }
+  PinLocked(region);
+  return region;
+}
+
+absl::StatusOr<Region*> Core::MapRegionLocked(FileEntry* file, uint64_t index,
+                                              Deferred* deferred) {
+  if (config_.greedy && config_.window_size != 0 &&
+      file->size > config_.window_size) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "File-size exceeds window-size limit: file-size(", file->size,
+        ") > window-size(", config_.window_size, ") for file: ",
+        file->Name()));
+  }
+  const uint64_t begin = index * config_.stride;
+  const uint64_t end = WindowEnd(index, file->size);
+  if (end - begin > std::numeric_limits<size_t>::max()) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "Region of ", end - begin,
+        " bytes does not fit this system's address space: ", file->Name()));
+  }
+  const size_t length = static_cast<size_t>(end - begin);
+  SMMAP_RETURN_IF_ERROR(MakeRoomLocked(length, *file, deferred));
+
+  void* addr = nullptr;
+  int err = os::Mmap(file->fd(), begin, length, config_.populate, &addr);
+  if (err != 0) ++stats_.map_failures;
+  if ((err == ENOMEM || err == EAGAIN) && !lru_.empty()) {
+    // Out of address space or mappings: unmap every unused region now (not
+    // after unlocking: the retry needs the room) and retry once.
+    Deferred now;
+    stats_.lru_evictions += EvictLocked(0, &now);
+    now.unmaps.clear();
+    deferred->closes.insert(deferred->closes.end(),
+                            std::make_move_iterator(now.closes.begin()),
+                            std::make_move_iterator(now.closes.end()));
+    deferred->delete_core |= now.delete_core;
+    err = os::Mmap(file->fd(), begin, length, config_.populate, &addr);
+    if (err != 0) ++stats_.map_failures;
+  }
+  if (err != 0) {
+    return os::ErrnoStatus(
+        err,
+        absl::StrCat("mmap(", file->Name(), ", offset=", begin,
+                     ", length=", length, ")"),
+        err == ENOMEM || err == EAGAIN
+            ? "; unused regions were unmapped and the call retried once "
+              "(check vm.max_map_count and RLIMIT_AS)"
+            : "");
+  }
+  if (const int advice = AdviceFlag(config_.advice); advice >= 0) {
+    os::Madvise(addr, length, advice);  // a hint: failure changes nothing
+  }
+
+  auto* region = new Region;
+  region->file = file;
+  region->index = index;
+  region->ofs = begin;
+  region->mapping = Mapping(addr, length);
+  auto [it, inserted] = file->regions.try_emplace(index, region);
+  if (!inserted) {
+    // A region mapped when the file was shorter: replace it.
+    Region* stale = it->second;
+    it->second = region;
+    stale->attached = false;
+    if (stale->pins == 0) DropRegionLocked(stale, deferred);
+  }
+  ++file->num_regions;
+  ++num_regions_;
+  mapped_bytes_ += length;
+  ++stats_.regions_mapped;
+  stats_.bytes_mapped_total += length;
+  stats_.peak_mapped_bytes = std::max(stats_.peak_mapped_bytes, mapped_bytes_);
+  stats_.peak_regions = std::max<uint64_t>(stats_.peak_regions, num_regions_);
+  return region;
+}
+
+absl::Status Core::MakeRoomLocked(uint64_t bytes, const FileEntry& file,
+                                  Deferred* deferred) {
+  const uint64_t budget = config_.max_memory_size;
+  if (config_.hard_limits && bytes > budget) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("Mapping ", bytes, " bytes of ", file.Name(),
+                     " exceeds max_memory_size(", budget, ")"));
+  }
+  if (mapped_bytes_ + bytes > budget) {
+    stats_.lru_evictions +=
+        EvictLocked(budget > bytes ? budget - bytes : 0, deferred);
+  }
+  if (mapped_bytes_ + bytes > budget) {
+    if (config_.hard_limits) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "Mapping ", bytes, " bytes of ", file.Name(),
+          " would exceed max_memory_size(", budget, "): ", mapped_bytes_,
+          " bytes are mapped in ", num_regions_,
+          " regions, all in use by cursors"));
+    }
+    ++stats_.soft_budget_overruns;
+  }
+  return absl::OkStatus();
+}
+
+void Core::PinLocked(Region* region) {
+  if (region->pins++ == 0) {
+    if (lru_.Contains(region)) lru_.Remove(region);
+    ++num_used_regions_;
+  }
+}
+
+void Core::UnpinLocked(Region* region, Deferred* deferred) {
+  if (--region->pins != 0) return;
+  --num_used_regions_;
+  if (!region->attached || closed_) {
+    DropRegionLocked(region, deferred);
+    return;
+  }
+  lru_.PushBack(region);
+  // Soft limits may have over-allocated while everything was in use.
+  if (mapped_bytes_ > config_.max_memory_size) {
+    stats_.lru_evictions += EvictLocked(config_.max_memory_size, deferred);
+  }
+}
+
+void Core::DetachRegionLocked(Region* region, Deferred* deferred) {
+  region->file->regions.erase(region->index);
+  region->attached = false;
+  if (region->pins == 0) DropRegionLocked(region, deferred);
+}
+
+void Core::DropRegionLocked(Region* region, Deferred* deferred) {
+  if (lru_.Contains(region)) lru_.Remove(region);
+  FileEntry* file = region->file;
+  if (region->attached) file->regions.erase(region->index);
+  mapped_bytes_ -= region->mapping.size();
+  --num_regions_;
+  --file->num_regions;
+  ++stats_.regions_unmapped;
+  deferred->unmaps.push_back(std::move(region->mapping));
+  delete region;
+  MaybeDeleteEntryLocked(file, deferred);
+}
+
+size_t Core::EvictLocked(uint64_t keep_bytes, Deferred* deferred) {
+  size_t evicted = 0;
+  while (mapped_bytes_ > keep_bytes && !lru_.empty()) {
+    DropRegionLocked(lru_.front(), deferred);
+    ++evicted;
+  }
+  return evicted;
+}
+
+size_t Core::CollectLocked(Deferred* deferred) {
+  const size_t collected = EvictLocked(0, deferred);
+  while (!fd_lru_.empty()) CloseFdLocked(fd_lru_.front(), deferred);
+  return collected;
+}
+
+}  // namespace internal
+}  // namespace smmap

@@ -1,0 +1,28 @@
+#include "smmap/internal/handles.h"
+
+#include "smmap/internal/os.h"
+
+namespace smmap {
+namespace internal {
+
+void UniqueFd::Reset() {
+  if (fd_ >= 0) {
+    // Whatever close() reports, the descriptor is released (Linux semantics);
+    // there is nothing more to do for a read-only file.
+    os::Close(fd_);
+    fd_ = -1;
+  }
+}
+
+bool Mapping::Reset() {
+  if (addr_ == nullptr) return true;
+  // munmap of a whole mapping fails only for invalid arguments (a bug) or an
+  // injected fault; one retry covers the latter.
+  bool ok = os::Munmap(addr_, size_) == 0 || os::Munmap(addr_, size_) == 0;
+  addr_ = nullptr;
+  size_ = 0;
+  return ok;
+}
+
+}  // namespace internal
+}  // namespace smmap

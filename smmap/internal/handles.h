@@ -1,0 +1,73 @@
+// RAII owners of the two operating-system resources smmap holds: a file
+// descriptor and a mapping. Both are move-only and release their resource
+// through the os.h seam when destroyed.
+//
+// Thread-compatible.
+
+#ifndef SMMAP_INTERNAL_HANDLES_H_
+#define SMMAP_INTERNAL_HANDLES_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+
+namespace smmap {
+namespace internal {
+
+// Owns a file descriptor; closes it on destruction.
+class UniqueFd final {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept {
+    if (this != &other) {
+      Reset();
+      fd_ = std::exchange(other.fd_, -1);
+    }
+    return *this;
+  }
+  ~UniqueFd() { Reset(); }
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  // Closes the descriptor now (if any).
+  void Reset();
+
+ private:
+  int fd_ = -1;
+};
+
+// Owns a read-only mapping; unmaps it on destruction.
+class Mapping final {
+ public:
+  Mapping() = default;
+  Mapping(void* addr, size_t size) : addr_(addr), size_(size) {}
+  Mapping(Mapping&& other) noexcept
+      : addr_(std::exchange(other.addr_, nullptr)),
+        size_(std::exchange(other.size_, 0)) {}
+  Mapping& operator=(Mapping&& other) noexcept {
+    if (this != &other) {
+      Reset();
+      addr_ = std::exchange(other.addr_, nullptr);
+      size_ = std::exchange(other.size_, 0);
+    }
+    return *this;
+  }
+  ~Mapping() { Reset(); }
+
+  const uint8_t* data() const { return static_cast<const uint8_t*>(addr_); }
+  size_t size() const { return size_; }
+  // Unmaps now (if mapped). Returns false if munmap failed twice; the
+  // address range is then given up (never reused by smmap).
+  bool Reset();
+
+ private:
+  void* addr_ = nullptr;
+  size_t size_ = 0;
+};
+
+}  // namespace internal
+}  // namespace smmap
+
+#endif  // SMMAP_INTERNAL_HANDLES_H_

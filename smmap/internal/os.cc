@@ -1,0 +1,148 @@
+#include "smmap/internal/os.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+
+
+namespace smmap {
+namespace internal {
+namespace os {
+namespace {
+
+std::atomic<FaultInjector*> g_fault_injector{nullptr};
+
+// Returns the injected errno for `call`, or 0.
+int Injected(Syscall call) {
+  FaultInjector* injector = g_fault_injector.load(std::memory_order_acquire);
+  return injector == nullptr ? 0 : injector->BeforeCall(call);
+}
+
+const char* FileKind(mode_t mode) {
+  if (S_ISREG(mode)) return "regular file";
+  if (S_ISDIR(mode)) return "directory";
+  if (S_ISFIFO(mode)) return "FIFO";
+  if (S_ISCHR(mode)) return "character device";
+  if (S_ISBLK(mode)) return "block device";
+  if (S_ISSOCK(mode)) return "socket";
+  if (S_ISLNK(mode)) return "symbolic link";
+  return "special file";
+}
+
+}  // namespace
+
+absl::string_view SyscallName(Syscall call) {
+  switch (call) {
+    case Syscall::kOpen:
+      return "open";
+    case Syscall::kFstat:
+      return "fstat";
+    case Syscall::kMmap:
+      return "mmap";
+    case Syscall::kMunmap:
+      return "munmap";
+    case Syscall::kClose:
+      return "close";
+    case Syscall::kMadvise:
+      return "madvise";
+  }
+  return "unknown";
+}
+
+void SetFaultInjector(FaultInjector* injector) {
+  g_fault_injector.store(injector, std::memory_order_release);
+}
+
+int Open(const char* path, int* fd) {
+  if (int err = Injected(Syscall::kOpen)) return err;
+  int result;
+  do {
+    result = ::open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  } while (result < 0 && errno == EINTR);
+  if (result < 0) return errno;
+  *fd = result;
+  return 0;
+}
+
+int Fstat(int fd, FileInfo* info) {
+  if (int err = Injected(Syscall::kFstat)) return err;
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return errno;
+  info->size = st.st_size > 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  info->device = static_cast<uint64_t>(st.st_dev);
+  info->inode = static_cast<uint64_t>(st.st_ino);
+  info->is_regular = S_ISREG(st.st_mode);
+  info->kind = FileKind(st.st_mode);
+  return 0;
+}
+
+int Mmap(int fd, uint64_t offset, size_t length, bool populate, void** addr) {
+  if (int err = Injected(Syscall::kMmap)) return err;
+  if (offset > static_cast<uint64_t>(INT64_MAX)) return EOVERFLOW;
+  int flags = MAP_SHARED;
+  if (populate) flags |= MAP_POPULATE;
+  void* result = ::mmap(/*addr=*/nullptr, length, PROT_READ, flags, fd,
+                        static_cast<off_t>(offset));
+  if (result == MAP_FAILED) return errno;
+  *addr = result;
+  return 0;
+}
+
+int Munmap(void* addr, size_t length) {
+  if (int err = Injected(Syscall::kMunmap)) return err;
+  return ::munmap(addr, length) == 0 ? 0 : errno;
+}
+
+int Madvise(void* addr, size_t length, int advice) {
+  if (int err = Injected(Syscall::kMadvise)) return err;
+  return ::madvise(addr, length, advice) == 0 ? 0 : errno;
+}
+
+int Close(int fd) {
+  if (int err = Injected(Syscall::kClose)) {
+    // An injected failure still closes: a real close() frees the descriptor
+    // even when it reports an error, and tests must not leak it.
+    ::close(fd);
+    return err;
+  }
+  // Never retry close() on EINTR: on Linux the descriptor is already gone.
+  return ::close(fd) == 0 ? 0 : errno;
+}
+
+size_t PageSize() {
+  static const size_t page_size = [] {
+    long value = ::sysconf(_SC_PAGESIZE);
+    return value > 0 ? static_cast<size_t>(value) : size_t{4096};
+  }();
+  return page_size;
+}
+
+uint64_t OpenFileLimit() {
+  struct rlimit limit;
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 ||
+      limit.rlim_cur == RLIM_INFINITY) {
+    return 1024;
+  }
+  return static_cast<uint64_t>(limit.rlim_cur);
+}
+
+absl::Status ErrnoStatus(int err, absl::string_view what,
+                         absl::string_view hint) {
+  char buffer[256];
+  // GNU strerror_r: thread-safe, returns the message (maybe not in buffer).
+  const char* message = ::strerror_r(err, buffer, sizeof(buffer));
+  return absl::Status(absl::ErrnoToStatusCode(err),
+                      absl::StrCat(what, ": ", message, hint));
+}
+
+}  // namespace os
+}  // namespace internal
+}  // namespace smmap

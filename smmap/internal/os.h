@@ -1,0 +1,87 @@
+// Every system call smmap makes, in one place.
+//
+// This is the seam for fault injection in tests (SetFaultInjector) and for a
+// future port to another operating system. Functions return 0 on success or
+// an errno value; they never throw and never abort.
+//
+// Thread-safe. The fault injector is a process-wide setting meant for tests.
+
+#ifndef SMMAP_INTERNAL_OS_H_
+#define SMMAP_INTERNAL_OS_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+namespace smmap {
+namespace internal {
+namespace os {
+
+enum class Syscall : int {
+  kOpen = 0,
+  kFstat,
+  kMmap,
+  kMunmap,
+  kClose,
+  kMadvise,
+};
+inline constexpr int kNumSyscalls = 6;
+
+// "open", "fstat", ...
+absl::string_view SyscallName(Syscall call);
+
+// Decides, before each system call, whether it fails. Implementations must be
+// thread-safe if the code under test uses threads.
+class FaultInjector {
+ public:
+  virtual ~FaultInjector() = default;
+  // Returns 0 to let `call` run, or an errno value to make it fail with
+  // that errno without running.
+  virtual int BeforeCall(Syscall call) = 0;
+};
+
+// Installs `injector` for every later smmap system call in the process;
+// nullptr removes it. The caller keeps ownership and keeps it alive until it
+// is removed. For tests only.
+void SetFaultInjector(FaultInjector* injector);
+
+// What smmap needs to know of an open file.
+struct FileInfo {
+  uint64_t size = 0;
+  uint64_t device = 0;
+  uint64_t inode = 0;
+  bool is_regular = false;
+  const char* kind = "";  // "regular file", "directory", "FIFO", ...
+};
+
+// Opens `path` read-only for mapping, close-on-exec and without blocking on
+// FIFOs or devices. REQUIRES: `path` is NUL-terminated.
+int Open(const char* path, int* fd);
+int Fstat(int fd, FileInfo* info);
+// Maps `length` bytes at file `offset` read-only and shared.
+int Mmap(int fd, uint64_t offset, size_t length, bool populate, void** addr);
+int Munmap(void* addr, size_t length);
+int Madvise(void* addr, size_t length, int advice);
+int Close(int fd);
+
+// The system's page size (the alignment of mapping offsets).
+size_t PageSize();
+
+// The soft limit on open file descriptors (RLIMIT_NOFILE), or 1024 when the
+// system does not say.
+uint64_t OpenFileLimit();
+
+// A Status for errno value `err` with the most specific code (NotFound,
+// PermissionDenied, ResourceExhausted, ...) and the message
+// "<what>: <strerror><hint>".
+absl::Status ErrnoStatus(int err, absl::string_view what,
+                         absl::string_view hint = "");
+
+}  // namespace os
+}  // namespace internal
+}  // namespace smmap
+
+#endif  // SMMAP_INTERNAL_OS_H_

@@ -1,0 +1,43 @@
+// Counters of a memory-map manager, as a snapshot.
+//
+// MemmapManager::stats() copies them under the manager's lock, so the fields
+// of one snapshot are consistent with each other.
+//
+// Thread-compatible (a plain value).
+
+#ifndef SMMAP_STATS_H_
+#define SMMAP_STATS_H_
+
+#include <cstdint>
+
+namespace smmap {
+
+struct ManagerStats {
+  // Cursor requests (fixed cursors, and sliding cursors moving to another
+  // region) served by a cached region.
+  uint64_t cursor_hits = 0;
+  // Cursor requests that had to map a new region.
+  uint64_t cursor_misses = 0;
+  uint64_t regions_mapped = 0;
+  uint64_t regions_unmapped = 0;
+  // Unused regions unmapped to keep max_memory_size.
+  uint64_t lru_evictions = 0;
+  // Sum of the sizes of all regions ever mapped.
+  uint64_t bytes_mapped_total = 0;
+  uint64_t peak_mapped_bytes = 0;
+  uint64_t peak_regions = 0;
+  // mmap() calls that failed (a retry that succeeds still counts one).
+  uint64_t map_failures = 0;
+  // Files opened and closed by the manager (not the caller's descriptors).
+  uint64_t files_opened = 0;
+  uint64_t files_closed = 0;
+  // Descriptors closed to keep max_open_files.
+  uint64_t fd_evictions = 0;
+  // Regions mapped beyond max_memory_size because every region was in use
+  // (soft limits only).
+  uint64_t soft_budget_overruns = 0;
+};
+
+}  // namespace smmap
+
+#endif  // SMMAP_STATS_H_

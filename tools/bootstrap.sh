@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Installs everything smmap needs on a fresh Debian 12 machine, offline except
+# for Debian's archive:
+#   - apt packages: Bazel 4.2.3 (bazel-bootstrap) and the rule sets it loads,
+#     clang-14 with compiler-rt (sanitizers, libFuzzer);
+#   - Debian's source packages of abseil, GoogleTest and Google Benchmark,
+#     whose upstream tarballs Bazel builds from source (DESIGN.md section 2).
+# Tarballs are kept in $SMMAP_CACHE (default ~/.cache/smmap), verified by
+# sha256, and linked into third_party/archives (ignored by git). Idempotent:
+# a second run does nothing but check.
+set -euo pipefail
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cache=${SMMAP_CACHE:-$HOME/.cache/smmap}
+archives=$cache/archives
+mkdir -p "$archives"
+
+log() { printf 'bootstrap: %s\n' "$*" >&2; }
+
+sudo_if_needed() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# --- apt packages ---------------------------------------------------------
+packages=(bazel-bootstrap bazel-rules-java bazel-platforms bazel-skylib
+          clang-14 libclang-rt-14-dev lld-14 g++ ca-certificates)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
+    || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing ${missing[*]}"
+  sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  sudo_if_needed env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- source packages (upstream tarballs) ----------------------------------
+# name  tarball  sha256
+sources=(
+  "abseil abseil_20220623.1.orig.tar.gz abfe2897f3a30edaa74bc34365afe3c2a3cd012091a97dc7e008f7016adcd5fe"
+  "googletest googletest_1.12.1.orig.tar.gz 81964fe578e9bd7c94dfdb09c8e4d6e6759e19967e397dbea48d1c10e45d0df2"
+  "benchmark benchmark_1.7.1.orig.tar.gz 6430e4092653380d9dc4ccb45a1e2dc9259d581f4866dc0759713126056bc1d7"
+)
+
+verified() {  # file sha256
+  [ -f "$1" ] && echo "$2  $1" | sha256sum --check --status
+}
+
+need_fetch=()
+for entry in "${sources[@]}"; do
+  read -r pkg tarball sum <<<"$entry"
+  verified "$archives/$tarball" "$sum" || need_fetch+=("$pkg")
+done
+
+if [ ${#need_fetch[@]} -gt 0 ]; then
+  # A private apt configuration with a deb-src entry: the system's own
+  # sources and lists stay untouched.
+  aptdir=$cache/apt
+  mkdir -p "$aptdir/lists/partial"
+  cat >"$aptdir/sources.list" <<'LIST'
+deb-src http://deb.debian.org/debian bookworm main
+LIST
+  aptopts=(-o "Dir::Etc::SourceList=$aptdir/sources.list"
+           -o "APT::Sandbox::User=$(id -un)"
+           -o "Dir::Etc::SourceParts=/nonexistent"
+           -o "Dir::State::Lists=$aptdir/lists")
+  log "fetching source packages: ${need_fetch[*]}"
+  apt-get "${aptopts[@]}" update -qq
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  (cd "$work" && apt-get "${aptopts[@]}" source --download-only -qq "${need_fetch[@]}")
+  for entry in "${sources[@]}"; do
+    read -r pkg tarball sum <<<"$entry"
+    if [ -f "$work/$tarball" ]; then
+      verified "$work/$tarball" "$sum" || {
+        log "sha256 mismatch for $tarball"; exit 1; }
+      mv "$work/$tarball" "$archives/$tarball"
+    fi
+  done
+fi
+
+for entry in "${sources[@]}"; do
+  read -r pkg tarball sum <<<"$entry"
+  verified "$archives/$tarball" "$sum" || {
+    log "missing or corrupt: $archives/$tarball (package $pkg)"; exit 1; }
+done
+
+mkdir -p "$top/third_party"
+ln -sfn "$archives" "$top/third_party/archives"
+log "ready: bazel $(bazel --version 2>/dev/null | awk '{print $2}'), clang $(clang-14 -dumpversion), archives in $archives"
