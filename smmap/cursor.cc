@@ -49,6 +49,10 @@ absl::string_view FixedCursor::path() const {
   return file_ == nullptr ? absl::string_view() : file_->path;
 }
 
+std::string FixedCursor::name() const {
+  return file_ == nullptr ? std::string() : file_->Name();
+}
+
 int FixedCursor::fd() const {
   return file_ == nullptr ? -1 : file_->caller_fd;
 }
@@ -57,10 +61,7 @@ absl::Status FixedCursor::Release() {
   if (!open_) {
     return absl::FailedPreconditionError(absl::StrCat(
         "Release() of a cursor that is already closed (offset ", ofs_,
-        ", size ", size_, ", file: ", path().empty() && fd() >= 0
-                                          ? absl::StrCat("fd ", fd())
-                                          : std::string(path()),
-        ")"));
+        ", size ", size_, ", file: ", name(), ")"));
   }
   core_->ReleaseFixed(region_);
   region_ = nullptr;
@@ -90,6 +91,13 @@ absl::StatusOr<FixedCursor> FixedCursor::NextCursor() const {
 }
 
 absl::StatusOr<FixedCursor> FixedCursor::NextCursor(uint64_t size) const {
+  if (core_ != nullptr && size_ == 0) {
+    // Only a cursor on an empty file is empty; nothing follows it (and a
+    // loop over NextCursor() must end).
+    return absl::OutOfRangeError(absl::StrCat(
+        "Offset(", ofs_end(), ") beyond file-size(", file_size_,
+        ") for file: ", file_->Name()));
+  }
   return MakeCursor(ofs_end(), size);
 }
 

@@ -32,6 +32,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "absl/base/attributes.h"
 #include "absl/status/status.h"
@@ -89,13 +90,17 @@ class FixedCursor final {
   // Closes the cursor if it is open. Idempotent.
   void Close();
 
+  // "<path>" or "fd <n>": the file, for messages. Empty when unbound.
+  std::string name() const;
+
   // A new cursor on the same file, as MemmapManager::MakeCursor(). Works on
   // a closed cursor too. The manager looks the file up again, so it sees
   // the file currently at the cursor's path.
   absl::StatusOr<FixedCursor> MakeCursor(uint64_t offset,
                                          uint64_t size = 0) const;
   // The cursor that follows this one: it starts at ofs_end() and asks for
-  // size() bytes. OutOfRange at the end of the file.
+  // size() bytes. OutOfRange at the end of the file (and always after the
+  // empty cursor of an empty file).
   absl::StatusOr<FixedCursor> NextCursor() const;
   // The cursor that starts at ofs_end() and asks for `size` bytes (0: as
   // many as one region holds).

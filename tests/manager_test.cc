@@ -1,0 +1,587 @@
+// Managers: options, region placement, budgets, LRU order, files and
+// descriptors, errors, closing and destruction.
+
+#include "smmap/manager.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "smmap/cursor.h"
+#include "smmap/options.h"
+#include "tests/status_matchers.h"
+#include "tests/test_files.h"
+
+namespace smmap {
+namespace {
+
+using ::smmap::testing::CountOpenFds;
+using ::smmap::testing::RandomBytes;
+using ::smmap::testing::TempPath;
+using ::smmap::testing::TestFile;
+using ::testing::HasSubstr;
+
+const uint64_t kPage = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+
+std::string Str(absl::Span<const uint8_t> bytes) {
+  return std::string(bytes.begin(), bytes.end());
+}
+
+std::unique_ptr<TilingMemmapManager> Tiling(ManagerOptions options) {
+  auto mman = TilingMemmapManager::Create(options);
+  EXPECT_OK(mman);
+  return mman.ok() ? std::move(*mman) : nullptr;
+}
+
+// --- Options -----------------------------------------------------------------
+
+TEST(OptionsTest, Defaults) {
+  TilingMemmapManager tiling;
+  EXPECT_EQ(tiling.window_size(), uint64_t{1} << 30);
+  EXPECT_EQ(tiling.max_memory_size(), uint64_t{8} << 30);
+  EXPECT_GE(tiling.max_open_files(), 1u);
+  EXPECT_FALSE(tiling.hard_limits());
+  GreedyMemmapManager greedy;
+  EXPECT_EQ(greedy.window_size(), 0u);
+  EXPECT_EQ(greedy.max_memory_size(), uint64_t{8} << 30);
+}
+
+TEST(OptionsTest, WindowIsRoundedToTwoPagesOr4MiB) {
+  ManagerOptions options;
+  options.window_size = 5000;
+  EXPECT_EQ(Tiling(options)->window_size(), 2 * kPage);
+  options.window_size = 2 * kPage + 1;
+  EXPECT_EQ(Tiling(options)->window_size(), 4 * kPage);
+  options.window_size = (4 << 20) + 1;
+  EXPECT_EQ(Tiling(options)->window_size(), uint64_t{8} << 20);
+  options.window_size = 0;  // whole files
+  EXPECT_EQ(Tiling(options)->window_size(), 0u);
+}
+
+TEST(OptionsTest, RejectsInconsistentOptions) {
+  ManagerOptions options;
+  options.window_size = (uint64_t{1} << 62) + 1;
+  EXPECT_THAT(TilingMemmapManager::Create(options),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("window_size(4611686018427387905)")));
+  EXPECT_THAT(GreedyMemmapManager::Create(options),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+
+  options = ManagerOptions();
+  options.hard_limits = true;
+  options.max_memory_size = 0;
+  EXPECT_THAT(TilingMemmapManager::Create(options),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("max_memory_size(0)")));
+
+  options.max_memory_size = 4 * kPage;
+  options.window_size = 8 * kPage;
+  EXPECT_THAT(TilingMemmapManager::Create(options),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("smaller than window_size")));
+  options.window_size = 4 * kPage;
+  EXPECT_OK(TilingMemmapManager::Create(options));
+}
+
+// --- Region placement ------------------------------------------------------
+
+TEST(PlacementTest, TilingRegionsStartEveryHalfWindow) {
+  TestFile file = TestFile::Random("tiles", 10 * kPage, 1);
+  ManagerOptions options;
+  options.window_size = 4 * kPage;  // regions of 4 pages every 2 pages
+  auto mman = Tiling(options);
+
+  ASSERT_OK_AND_ASSIGN(FixedCursor a, mman->MakeCursor(file.path(), 5000, 100));
+  EXPECT_EQ(a.size(), 100u);
+  EXPECT_EQ(Str(a.buffer()), file.Range(5000, 100));
+  EXPECT_EQ(mman->num_open_regions(), 1u);
+  EXPECT_EQ(mman->mapped_memory_size(), 4 * kPage);  // window 0
+
+  // Up to half a window is always served whole, across tile boundaries.
+  const uint64_t ofs = 4 * kPage - 10;
+  ASSERT_OK_AND_ASSIGN(FixedCursor b,
+                       mman->MakeCursor(file.path(), ofs, 2 * kPage));
+  EXPECT_EQ(b.size(), 2 * kPage);
+  EXPECT_EQ(Str(b.buffer()), file.Range(ofs, 2 * kPage));
+  EXPECT_EQ(mman->num_open_regions(), 2u);
+
+  // A request that fits an already mapped region reuses it.
+  ASSERT_OK_AND_ASSIGN(FixedCursor c, mman->MakeCursor(file.path(), 0, 100));
+  EXPECT_EQ(mman->num_open_regions(), 2u);
+  EXPECT_EQ(mman->stats().cursor_hits, 1u);
+  EXPECT_EQ(mman->stats().cursor_misses, 2u);
+
+  // Longer requests are cut at the end of their region; size 0 takes it all.
+  ASSERT_OK_AND_ASSIGN(FixedCursor d, mman->MakeCursor(file.path(), kPage));
+  EXPECT_EQ(d.ofs(), kPage);
+  EXPECT_EQ(d.ofs_end(), 4 * kPage);  // window 0 ends there
+  EXPECT_EQ(Str(d.buffer()), file.Range(kPage, 3 * kPage));
+
+  // Near the end of the file the region is cut at the end of the file.
+  ASSERT_OK_AND_ASSIGN(FixedCursor e,
+                       mman->MakeCursor(file.path(), 9 * kPage + 7, 4 * kPage));
+  EXPECT_EQ(e.ofs_end(), 10 * kPage);
+  EXPECT_EQ(Str(e.buffer()), file.Range(9 * kPage + 7, kPage - 7));
+}
+
+TEST(PlacementTest, GreedyMapsWholeFileOnce) {
+  TestFile file = TestFile::Random("greedy", 3 * kPage + 17, 2);
+  GreedyMemmapManager mman;
+  ASSERT_OK_AND_ASSIGN(FixedCursor a, mman.MakeCursor(file.path(), 10, 10));
+  EXPECT_EQ(Str(a.buffer()), file.Range(10, 10));
+  ASSERT_OK_AND_ASSIGN(FixedCursor b, mman.MakeCursor(file.path(), 2 * kPage));
+  EXPECT_EQ(b.ofs_end(), file.size());
+  EXPECT_EQ(Str(b.buffer()), file.Range(2 * kPage, kPage + 17));
+  EXPECT_EQ(mman.num_open_regions(), 1u);
+  EXPECT_EQ(mman.mapped_memory_size(), file.size());
+}
+
+TEST(PlacementTest, GreedyRefusesFilesLargerThanItsWindow) {
+  TestFile file = TestFile::Random("big", 3 * kPage, 3);
+  ManagerOptions options;
+  options.window_size = 2 * kPage;
+  ASSERT_OK_AND_ASSIGN(auto mman, GreedyMemmapManager::Create(options));
+  EXPECT_THAT(mman->MakeCursor(file.path()),
+              StatusIs(absl::StatusCode::kOutOfRange,
+                       HasSubstr("File-size exceeds window-size limit")));
+  EXPECT_EQ(mman->num_open_regions(), 0u);
+}
+
+// --- Budgets and LRU -------------------------------------------------------
+
+class BudgetTest : public ::testing::Test {
+ protected:
+  // Five windows of 2 pages: window i starts at page i.
+  BudgetTest() : file_(TestFile::Random("budget", 6 * kPage, 4)) {}
+
+  absl::StatusOr<FixedCursor> Window(MemmapManager& mman, int i) {
+    return mman.MakeCursor(file_.path(), static_cast<uint64_t>(i) * kPage, 1);
+  }
+
+  TestFile file_;
+};
+
+TEST_F(BudgetTest, EvictsLeastRecentlyUsedFirst) {
+  ManagerOptions options;
+  options.window_size = 2 * kPage;
+  options.max_memory_size = 4 * kPage;  // two regions
+  auto mman = Tiling(options);
+  ASSERT_OK(Window(*mman, 0));  // released at once
+  ASSERT_OK(Window(*mman, 2));
+  ASSERT_OK(Window(*mman, 0));  // 0 is now more recent than 2
+  EXPECT_EQ(mman->stats().cursor_hits, 1u);
+  ASSERT_OK(Window(*mman, 4));  // evicts 2
+  EXPECT_EQ(mman->stats().lru_evictions, 1u);
+  EXPECT_EQ(mman->num_open_regions(), 2u);
+  const uint64_t misses = mman->stats().cursor_misses;
+  ASSERT_OK(Window(*mman, 0));
+  EXPECT_EQ(mman->stats().cursor_misses, misses);  // still cached
+  ASSERT_OK(Window(*mman, 2));
+  EXPECT_EQ(mman->stats().cursor_misses, misses + 1);  // was evicted
+  EXPECT_LE(mman->mapped_memory_size(), 4 * kPage);
+}
+
+TEST_F(BudgetTest, UsedRegionsAreNeverEvicted) {
+  ManagerOptions options;
+  options.window_size = 2 * kPage;
+  options.max_memory_size = 2 * kPage;  // one region
+  auto mman = Tiling(options);
+  ASSERT_OK_AND_ASSIGN(FixedCursor held, Window(*mman, 0));
+  // Soft limits: over-allocate rather than unmap a used region.
+  ASSERT_OK_AND_ASSIGN(FixedCursor other, Window(*mman, 2));
+  EXPECT_EQ(mman->num_used_regions(), 2u);
+  EXPECT_EQ(mman->mapped_memory_size(), 4 * kPage);
+  EXPECT_EQ(mman->stats().soft_budget_overruns, 1u);
+  EXPECT_EQ(held.buffer()[0], file_.bytes()[0]);
+  // Once released, the over-allocation is given back.
+  other.Close();
+  EXPECT_EQ(mman->mapped_memory_size(), 2 * kPage);
+  EXPECT_EQ(mman->num_open_regions(), 1u);
+  EXPECT_EQ(mman->num_used_regions(), 1u);
+}
+
+TEST_F(BudgetTest, HardLimitsFailInsteadOfOverAllocating) {
+  ManagerOptions options;
+  options.window_size = 2 * kPage;
+  options.max_memory_size = 4 * kPage;
+  options.hard_limits = true;
+  auto mman = Tiling(options);
+  ASSERT_OK_AND_ASSIGN(FixedCursor a, Window(*mman, 0));
+  ASSERT_OK_AND_ASSIGN(FixedCursor b, Window(*mman, 2));
+  EXPECT_THAT(Window(*mman, 4),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       HasSubstr("would exceed max_memory_size(" +
+                                 std::to_string(4 * kPage) + ")")));
+  EXPECT_EQ(mman->mapped_memory_size(), 4 * kPage);
+  b.Close();
+  ASSERT_OK_AND_ASSIGN(FixedCursor c, Window(*mman, 4));  // evicts b's region
+  EXPECT_EQ(mman->mapped_memory_size(), 4 * kPage);
+  EXPECT_EQ(mman->stats().soft_budget_overruns, 0u);
+}
+
+TEST_F(BudgetTest, ZeroBudgetKeepsNothingUnused) {
+  ManagerOptions options;
+  options.window_size = 2 * kPage;
+  options.max_memory_size = 0;
+  auto mman = Tiling(options);
+  ASSERT_OK_AND_ASSIGN(FixedCursor a, Window(*mman, 0));
+  EXPECT_EQ(mman->num_open_regions(), 1u);
+  a.Close();
+  EXPECT_EQ(mman->num_open_regions(), 0u);
+  EXPECT_EQ(mman->mapped_memory_size(), 0u);
+}
+
+// --- Files and descriptors -------------------------------------------------
+
+TEST(FilesTest, AtMostOneDescriptorPerFileWithinBudget) {
+  std::vector<TestFile> files;
+  for (int i = 0; i < 4; ++i) {
+    files.push_back(TestFile::Random("fd", 3 * kPage, 10 + i));
+  }
+  const size_t baseline = CountOpenFds();
+  ManagerOptions options;
+  options.window_size = 2 * kPage;
+  options.max_open_files = 2;
+  auto mman = Tiling(options);
+  std::vector<FixedCursor> cursors;
+  for (int round = 0; round < 3; ++round) {
+    for (const TestFile& file : files) {
+      ASSERT_OK_AND_ASSIGN(FixedCursor c,
+                           mman->MakeCursor(file.path(), round * kPage, 10));
+      EXPECT_EQ(Str(c.buffer()), file.Range(round * kPage, 10));
+      cursors.push_back(std::move(c));
+      EXPECT_LE(mman->num_open_files(), 2u);
+      EXPECT_LE(CountOpenFds(), baseline + 2);
+    }
+  }
+  EXPECT_GT(mman->stats().fd_evictions, 0u);
+  // Regions stay readable after their file's descriptor was closed.
+  for (size_t i = 0; i < cursors.size(); ++i) {
+    const TestFile& file = files[i % files.size()];
+    EXPECT_EQ(Str(cursors[i].buffer()), file.Range(cursors[i].ofs(), 10));
+  }
+  cursors.clear();
+  mman->Collect();
+  EXPECT_EQ(CountOpenFds(), baseline);
+}
+
+TEST(FilesTest, ZeroFileBudgetClosesRightAfterMapping) {
+  TestFile file = TestFile::Random("nofd", 5 * kPage, 5);
+  const size_t baseline = CountOpenFds();
+  ManagerOptions options;
+  options.window_size = 2 * kPage;
+  options.max_open_files = 0;
+  auto mman = Tiling(options);
+  for (uint64_t ofs = 0; ofs < file.size(); ofs += 1000) {
+    ASSERT_OK_AND_ASSIGN(FixedCursor c, mman->MakeCursor(file.path(), ofs, 10));
+    EXPECT_EQ(Str(c.buffer()), file.Range(ofs, std::min<uint64_t>(10, file.size() - ofs)));
+    EXPECT_EQ(mman->num_open_files(), 0u);
+    EXPECT_EQ(CountOpenFds(), baseline);
+  }
+}
+
+TEST(FilesTest, CallersDescriptorIsUsedAndNeverClosed) {
+  TestFile file = TestFile::Random("callerfd", 3 * kPage, 6);
+  int fd = ::open(file.path().c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  {
+    TilingMemmapManager mman;
+    ASSERT_OK_AND_ASSIGN(FixedCursor c, mman.MakeCursor(fd, 100, 50));
+    EXPECT_EQ(Str(c.buffer()), file.Range(100, 50));
+    EXPECT_EQ(c.fd(), fd);
+    EXPECT_EQ(c.path(), "");
+    EXPECT_EQ(mman.num_open_files(), 0u);
+    c.Close();
+    mman.Collect();
+    mman.Close();
+  }
+  EXPECT_NE(::fcntl(fd, F_GETFD), -1) << "the manager closed our descriptor";
+  ::close(fd);
+}
+
+TEST(FilesTest, EmptyFileGivesAnEmptyCursor) {
+  TestFile file("empty", {});
+  TilingMemmapManager mman;
+  ASSERT_OK_AND_ASSIGN(FixedCursor c, mman.MakeCursor(file.path()));
+  EXPECT_FALSE(c.closed());
+  EXPECT_EQ(c.size(), 0u);
+  EXPECT_EQ(c.file_size(), 0u);
+  EXPECT_TRUE(c.buffer().empty());
+  EXPECT_EQ(mman.num_open_regions(), 0u);
+  EXPECT_EQ(mman.num_open_cursors(), 1u);
+  EXPECT_THAT(mman.MakeCursor(file.path(), 1),
+              StatusIs(absl::StatusCode::kOutOfRange,
+                       HasSubstr("Offset(1) beyond file-size(0)")));
+  EXPECT_OK(c.Release());
+  EXPECT_EQ(mman.num_open_cursors(), 0u);
+  // Nothing follows: a loop over NextCursor() ends on an empty file too.
+  EXPECT_THAT(c.NextCursor(), StatusIs(absl::StatusCode::kOutOfRange,
+                                       HasSubstr("beyond file-size(0)")));
+}
+
+TEST(FilesTest, GrowthIsNoticedWhenMapping) {
+  std::vector<uint8_t> bytes = RandomBytes(kPage + 100, 7);
+  TestFile file("grow", bytes);
+  for (bool greedy : {false, true}) {
+    SCOPED_TRACE(greedy ? "greedy" : "tiling");
+    file.Rewrite(bytes);
+    std::unique_ptr<MemmapManager> mman;
+    if (greedy) {
+      mman = std::make_unique<GreedyMemmapManager>();
+    } else {
+      ManagerOptions options;
+      options.window_size = 4 * kPage;
+      mman = Tiling(options);
+    }
+    ASSERT_OK_AND_ASSIGN(FixedCursor before, mman->MakeCursor(file.path()));
+    EXPECT_EQ(before.size(), bytes.size());
+    std::vector<uint8_t> grown = RandomBytes(3 * kPage, 8);
+    file.Rewrite(grown);
+    ASSERT_OK_AND_ASSIGN(FixedCursor after,
+                         mman->MakeCursor(file.path(), 2 * kPage, 50));
+    EXPECT_EQ(after.file_size(), grown.size());
+    EXPECT_EQ(Str(after.buffer()), file.Range(2 * kPage, 50));
+    // A request inside the old size but beyond the old region's end.
+    ASSERT_OK_AND_ASSIGN(FixedCursor whole, mman->MakeCursor(file.path()));
+    EXPECT_EQ(whole.ofs_end(), grown.size());
+  }
+}
+
+TEST(FilesTest, ReplacedFileIsSeenWhenReopened) {
+  TestFile file = TestFile::Random("replace", 4 * kPage, 9);
+  ManagerOptions options;
+  options.window_size = 2 * kPage;
+  options.max_open_files = 0;  // every new region reopens the path
+  auto mman = Tiling(options);
+  ASSERT_OK_AND_ASSIGN(FixedCursor old_cursor, mman->MakeCursor(file.path()));
+  ASSERT_OK_AND_ASSIGN(SlidingCursor sliding,
+                       mman->MakeSlidingCursor(file.path()));
+  ASSERT_OK(sliding.At(0));
+
+  const std::string tmp = TempPath("replacement");
+  std::vector<uint8_t> fresh = RandomBytes(4 * kPage, 10);
+  smmap::testing::WriteFile(tmp, fresh);
+  ASSERT_EQ(::rename(tmp.c_str(), file.path().c_str()), 0);
+
+  ASSERT_OK_AND_ASSIGN(FixedCursor new_cursor,
+                       mman->MakeCursor(file.path(), 3 * kPage, 10));
+  EXPECT_EQ(Str(new_cursor.buffer()),
+            std::string(fresh.begin() + 3 * kPage, fresh.begin() + 3 * kPage + 10));
+  // The old cursor still shows the file it was made from.
+  EXPECT_EQ(old_cursor.buffer()[5], file.bytes()[5]);
+  // A sliding cursor belongs to its file: it will not mix in the new one.
+  EXPECT_THAT(sliding.At(3 * kPage),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("File was replaced")));
+  // Cursors made from the old one look the path up again.
+  ASSERT_OK_AND_ASSIGN(FixedCursor derived, old_cursor.MakeCursor(3 * kPage, 10));
+  EXPECT_EQ(Str(derived.buffer()), Str(new_cursor.buffer()));
+}
+
+TEST(FilesTest, SparseFileBeyond4GiB) {
+  const std::string path = TempPath("sparse");
+  const uint64_t size = (uint64_t{5} << 30) + 123;
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::ftruncate(fd, static_cast<off_t>(size)), 0);
+  const uint64_t mark = (uint64_t{4} << 30) + 4090;  // spans 4 GiB + a page
+  const std::string text = "beyond four gibibytes";
+  ASSERT_EQ(::pwrite(fd, text.data(), text.size(), static_cast<off_t>(mark)),
+            static_cast<ssize_t>(text.size()));
+  ::close(fd);
+  {
+    TilingMemmapManager tiling;
+    ASSERT_OK_AND_ASSIGN(FixedCursor c,
+                         tiling.MakeCursor(path, mark, text.size()));
+    EXPECT_EQ(Str(c.buffer()), text);
+    EXPECT_EQ(c.file_size(), size);
+    ASSERT_OK_AND_ASSIGN(FixedCursor last, tiling.MakeCursor(path, size - 1));
+    EXPECT_EQ(last.size(), 1u);
+    EXPECT_EQ(last.buffer()[0], 0);
+    EXPECT_THAT(tiling.MakeCursor(path, size),
+                StatusIs(absl::StatusCode::kOutOfRange,
+                         HasSubstr("Offset(5368709243) beyond "
+                                   "file-size(5368709243)")));
+    ASSERT_OK_AND_ASSIGN(SlidingCursor s, tiling.MakeSlidingCursor(path));
+    ASSERT_OK_AND_ASSIGN(Bytes bytes, s.Slice(static_cast<int64_t>(mark),
+                                              static_cast<int64_t>(mark + text.size())));
+    EXPECT_EQ(bytes, text);
+  }
+  {
+    GreedyMemmapManager greedy;
+    ASSERT_OK_AND_ASSIGN(FixedCursor c,
+                         greedy.MakeCursor(path, mark, text.size()));
+    EXPECT_EQ(Str(c.buffer()), text);
+  }
+  ::unlink(path.c_str());
+}
+
+// --- Errors ----------------------------------------------------------------
+
+TEST(ErrorsTest, BadFilesGiveSpecificStatuses) {
+  TilingMemmapManager mman;
+  const std::string missing = TempPath("missing");
+  EXPECT_THAT(mman.MakeCursor(missing),
+              StatusIs(absl::StatusCode::kNotFound,
+                       HasSubstr("open(" + missing + "): No such file")));
+
+  const std::string dir = TempPath("dir");
+  ASSERT_EQ(::mkdir(dir.c_str(), 0700), 0);
+  EXPECT_THAT(mman.MakeCursor(dir),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("Not a regular file (directory): " + dir)));
+
+  const std::string fifo = TempPath("fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_THAT(mman.MakeCursor(fifo),  // must not block waiting for a writer
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("Not a regular file (FIFO): " + fifo)));
+
+  EXPECT_THAT(mman.MakeCursor(-1),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("Invalid file descriptor: -1")));
+  EXPECT_THAT(mman.MakeCursor(987654),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("fstat(fd 987654): Bad file descriptor")));
+  EXPECT_THAT(mman.MakeCursor(""),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(mman.num_files(), 0u);
+  EXPECT_EQ(mman.num_open_files(), 0u);
+  ::rmdir(dir.c_str());
+  ::unlink(fifo.c_str());
+}
+
+TEST(ErrorsTest, ArgumentsNoFileCanSatisfy) {
+  TestFile file = TestFile::Random("args", 100, 11);
+  TilingMemmapManager mman;
+  EXPECT_THAT(mman.MakeCursor(file.path(), static_cast<uint64_t>(-5)),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("offset(18446744073709551611)")));
+  EXPECT_THAT(mman.MakeCursor(file.path(), 0, static_cast<uint64_t>(-1)),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("size(18446744073709551615)")));
+  EXPECT_THAT(
+      mman.MakeCursor(file.path(), uint64_t{1} << 62, uint64_t{3} << 61),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("overflows")));
+  EXPECT_THAT(mman.MakeCursor(file.path(), 100),
+              StatusIs(absl::StatusCode::kOutOfRange,
+                       HasSubstr("Offset(100) beyond file-size(100)")));
+  // A size past the end is cut at the end.
+  ASSERT_OK_AND_ASSIGN(FixedCursor c, mman.MakeCursor(file.path(), 90, 1000));
+  EXPECT_EQ(c.size(), 10u);
+}
+
+// --- Closing and destruction -------------------------------------------------
+
+TEST(LifetimeTest, CloseRefusesNewCursorsButKeepsLiveOnesReadable) {
+  TestFile file = TestFile::Random("close", 3 * kPage, 12);
+  ManagerOptions options;
+  options.window_size = 2 * kPage;
+  auto mman = Tiling(options);
+  ASSERT_OK_AND_ASSIGN(FixedCursor live, mman->MakeCursor(file.path(), 0, 10));
+  ASSERT_OK(mman->MakeCursor(file.path(), 2 * kPage, 10));  // cached, unused
+  EXPECT_EQ(mman->num_open_regions(), 2u);
+  mman->Close();
+  EXPECT_TRUE(mman->closed());
+  EXPECT_EQ(mman->num_open_regions(), 1u);  // only the used one
+  EXPECT_EQ(mman->num_open_files(), 0u);
+  EXPECT_THAT(mman->MakeCursor(file.path()),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("closed manager")));
+  EXPECT_THAT(live.NextCursor(), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_EQ(Str(live.buffer()), file.Range(0, 10));
+  live.Close();
+  EXPECT_EQ(mman->num_open_regions(), 0u);
+  EXPECT_EQ(mman->mapped_memory_size(), 0u);
+  mman->Close();  // idempotent
+}
+
+TEST(LifetimeTest, DestroyingManagerWithLiveCursorsIsSafe) {
+  TestFile file = TestFile::Random("destroy", 5 * kPage, 13);
+  const size_t baseline = CountOpenFds();
+  ManagerOptions options;
+  options.window_size = 2 * kPage;
+  auto mman = Tiling(options);
+  ASSERT_OK_AND_ASSIGN(FixedCursor fixed, mman->MakeCursor(file.path(), 10, 10));
+  ASSERT_OK_AND_ASSIGN(FixedCursor closed, mman->MakeCursor(file.path(), 0, 1));
+  closed.Close();
+  ASSERT_OK_AND_ASSIGN(SlidingCursor sliding,
+                       mman->MakeSlidingCursor(file.path()));
+  EXPECT_EQ(sliding[3 * kPage], file.bytes()[3 * kPage]);
+  mman.reset();
+  EXPECT_EQ(CountOpenFds(), baseline);
+  EXPECT_EQ(Str(fixed.buffer()), file.Range(10, 10));
+  EXPECT_EQ(sliding[3 * kPage + 1], file.bytes()[3 * kPage + 1]);  // current region
+  EXPECT_THAT(sliding.At(0), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(closed.MakeCursor(0), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_OK(fixed.Release());
+  // The sliding and closed cursors free the rest when destroyed (ASan
+  // checks that nothing leaks and nothing is used after it is freed).
+}
+
+TEST(LifetimeTest, DescriptorsReturnToBaselineAfterCollectAndClose) {
+  std::vector<TestFile> files;
+  for (int i = 0; i < 5; ++i) files.push_back(TestFile::Random("fds", 3 * kPage, 20 + i));
+  const size_t baseline = CountOpenFds();
+  {
+    ManagerOptions options;
+    options.window_size = 2 * kPage;
+    auto mman = Tiling(options);
+    for (const TestFile& file : files) {
+      for (uint64_t ofs = 0; ofs < file.size(); ofs += kPage) {
+        ASSERT_OK(mman->MakeCursor(file.path(), ofs, 1));
+      }
+    }
+    EXPECT_EQ(mman->num_open_files(), files.size());
+    EXPECT_EQ(CountOpenFds(), baseline + files.size());
+    EXPECT_EQ(mman->Collect(), 10u);  // windows 0 and 2 of each file
+    EXPECT_EQ(mman->num_open_regions(), 0u);
+    EXPECT_EQ(mman->num_files(), 0u);
+    EXPECT_EQ(CountOpenFds(), baseline);
+    ASSERT_OK(mman->MakeCursor(files[0].path()));
+    EXPECT_EQ(CountOpenFds(), baseline + 1);
+    mman->Close();
+    EXPECT_EQ(CountOpenFds(), baseline);
+  }
+  EXPECT_EQ(CountOpenFds(), baseline);
+}
+
+TEST(StatsTest, CountersFollowOperations) {
+  TestFile file = TestFile::Random("stats", 4 * kPage, 14);
+  ManagerOptions options;
+  options.window_size = 2 * kPage;
+  options.max_memory_size = 2 * kPage;
+  auto mman = Tiling(options);
+  ASSERT_OK(mman->MakeCursor(file.path(), 0, 1));         // miss, map 0
+  ASSERT_OK(mman->MakeCursor(file.path(), 1, 1));         // hit
+  ASSERT_OK(mman->MakeCursor(file.path(), 2 * kPage, 1));  // miss, evict 0
+  ManagerStats stats = mman->stats();
+  EXPECT_EQ(stats.cursor_hits, 1u);
+  EXPECT_EQ(stats.cursor_misses, 2u);
+  EXPECT_EQ(stats.regions_mapped, 2u);
+  EXPECT_EQ(stats.regions_unmapped, 1u);
+  EXPECT_EQ(stats.lru_evictions, 1u);
+  EXPECT_EQ(stats.bytes_mapped_total, 4 * kPage);
+  EXPECT_EQ(stats.peak_mapped_bytes, 2 * kPage);
+  EXPECT_EQ(stats.peak_regions, 1u);
+  EXPECT_EQ(stats.files_opened, 1u);
+  EXPECT_EQ(stats.files_closed, 0u);
+  EXPECT_EQ(stats.map_failures, 0u);
+  EXPECT_EQ(mman->Collect(), 1u);
+  EXPECT_EQ(mman->stats().files_closed, 1u);
+  EXPECT_EQ(mman->stats().regions_unmapped, 2u);
+}
+
+}  // namespace
+}  // namespace smmap

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# The whole test gate, from a fresh Debian 12 machine:
+#   1. tools/bootstrap.sh installs what is missing;
+#   2. `bazel test //...` plain, then under ASan, UBSan and TSan;
+#   3. every fuzzer runs for a short time (tools/fuzz.sh).
+# Ends with one line: "N passed, N failed", the totals over every test case
+# of every configuration (GoogleTest cases, fuzzer runs). Exits non-zero if
+# anything failed.
+#
+# Environment:
+#   SMMAP_CONFIGS      configurations to run (default "plain asan ubsan tsan")
+#   SMMAP_FUZZ_SECONDS seconds per fuzzer (default 60; 0 skips fuzzing)
+#   SMMAP_CACHE        cache directory (default ~/.cache/smmap)
+set -uo pipefail
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$top"
+
+bash tools/bootstrap.sh || { echo "bootstrap failed"; echo "0 passed, 1 failed"; exit 1; }
+
+cache=${SMMAP_CACHE:-$HOME/.cache/smmap}
+configs=${SMMAP_CONFIGS:-plain asan ubsan tsan}
+common=(--disk_cache="$cache/bazel-disk" --repository_cache="$cache/bazel-repo"
+        --noshow_progress --color=no --curses=no)
+logdir=$(mktemp -d)
+trap 'rm -rf "$logdir"' EXIT
+
+passed=0
+failed=0
+start=$(date +%s)
+
+# Adds the test cases of one target's test.xml to the totals.
+count_target() {  # label status testlogs
+  local label=$1 status=$2 testlogs=$3
+  local rel=${label#//}
+  rel=${rel/://}
+  local xml=$testlogs/$rel/test.xml
+  local tests=0 bad=0 skipped=0
+  if [ -f "$xml" ]; then
+    # <testsuites tests="N" failures="F" disabled="D" errors="E" ...>
+    local head
+    head=$(grep -m1 -o '<testsuites[^>]*>' "$xml" || true)
+    if [ -n "$head" ]; then
+      attr() { printf '%s' "$head" | grep -o "$1=\"[0-9]*\"" | grep -o '[0-9]*' || echo 0; }
+      tests=$(attr tests)
+      bad=$(( $(attr failures) + $(attr errors) ))
+      skipped=$(( $(attr disabled) + $(attr skipped) ))
+    else
+      # A non-GoogleTest target: Bazel's own one-case report.
+      tests=1
+      [ "$status" = PASSED ] || bad=1
+    fi
+  fi
+  if [ "$status" != PASSED ] && [ "$bad" -eq 0 ]; then
+    bad=1  # crashed, timed out or failed outside any test case
+    [ "$tests" -eq 0 ] && tests=1
+  fi
+  passed=$(( passed + tests - bad - skipped ))
+  failed=$(( failed + bad ))
+}
+
+for config in $configs; do
+  flags=()
+  [ "$config" != plain ] && flags=(--config="$config")
+  echo "=== bazel test //... ($config)"
+  log=$logdir/$config.log
+  bazel test "${common[@]}" "${flags[@]}" //... 2>&1 | tee "$log" \
+    | grep -vE '^(INFO|Loading|Analyzing)' | grep -E '^(//|ERROR|FAIL|Executed)' || true
+  testlogs=$(bazel info "${common[@]}" "${flags[@]}" bazel-testlogs 2>/dev/null)
+  results=$(grep -E '^//[^ ]+ +(\(cached\) )?(PASSED|FAILED|TIMEOUT|NO STATUS|FLAKY|INCOMPLETE|FAILED TO BUILD)' "$log" || true)
+  if [ -z "$results" ]; then
+    echo "no test ran under $config (build failure?)"
+    failed=$(( failed + 1 ))
+    continue
+  fi
+  while read -r label rest; do
+    status=${rest#(cached) }
+    status=${status%% in *}
+    status=${status%% *}
+    count_target "$label" "$status" "$testlogs"
+  done <<<"$results"
+done
+
+if [ "${SMMAP_FUZZ_SECONDS:-60}" != 0 ] && [ -f tools/fuzz.sh ]; then
+  echo "=== fuzzers (${SMMAP_FUZZ_SECONDS:-60} s each)"
+  fuzz_out=$(bash tools/fuzz.sh --seconds "${SMMAP_FUZZ_SECONDS:-60}" 2>&1)
+  fuzz_rc=$?
+  printf '%s\n' "$fuzz_out" | grep -E '^(fuzz|FUZZ)'
+  fp=$(printf '%s\n' "$fuzz_out" | grep -c '^fuzz: .* ok' || true)
+  ff=$(printf '%s\n' "$fuzz_out" | grep -c '^fuzz: .* FAILED' || true)
+  if [ "$fuzz_rc" -ne 0 ] && [ "$ff" -eq 0 ]; then ff=1; fi
+  passed=$(( passed + fp ))
+  failed=$(( failed + ff ))
+fi
+
+echo "gate took $(( $(date +%s) - start )) s (configs: $configs)"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
