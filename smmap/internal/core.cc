@@ -145,11 +145,23 @@ absl::StatusOr<Config> ResolveOptions(const ManagerOptions& options,
   return config;
 }
 
-Core::Core(const Config& config) : config_(config) {}
+namespace {
+
+int Log2IfPowerOfTwo(uint64_t value) {
+  if (value == 0 || (value & (value - 1)) != 0) return -1;
+  int log = 0;
+  while ((uint64_t{1} << log) != value) ++log;
+  return log;
+}
+
+}  // namespace
+
+Core::Core(const Config& config)
+    : config_(config), stride_shift_(Log2IfPowerOfTwo(config.stride)) {}
 
 Core::~Core() = default;
 
-void Core::Finish(Core* core, Deferred& deferred) {
+void Core::FinishSlow(Core* core, Deferred& deferred) {
   deferred.unmaps.clear();  // munmap
   deferred.closes.clear();  // close
   if (deferred.delete_core) delete core;
@@ -173,6 +185,10 @@ absl::StatusOr<FixedCursor> Core::MakeFixed(const FileRef& file,
                                             uint64_t offset, uint64_t size) {
   SMMAP_RETURN_IF_ERROR(CheckRange(file, offset, size));
   FixedCursor cursor;
+  {
+    MutexLock lock(&mu_);
+    if (TryFixedFromCacheLocked(file, offset, size, &cursor)) return cursor;
+  }
   Deferred deferred;
   absl::Status status;
   {
@@ -182,6 +198,55 @@ absl::StatusOr<FixedCursor> Core::MakeFixed(const FileRef& file,
   Finish(this, deferred);
   if (!status.ok()) return status;
   return cursor;
+}
+
+bool Core::TryFixedFromCacheLocked(const FileRef& file, uint64_t offset,
+                                   uint64_t size, FixedCursor* cursor) {
+  if (closed_) return false;
+  FileEntry* entry;
+  if (file.is_fd()) {
+    auto it = by_fd_.find(file.fd());
+    if (it == by_fd_.end()) return false;
+    entry = it->second;
+  } else if (last_path_entry_ != nullptr &&
+             last_path_entry_->path == file.path()) {
+    entry = last_path_entry_;
+  } else {
+    auto it = by_path_.find(file.path());
+    if (it == by_path_.end()) return false;
+    entry = last_path_entry_ = it->second;
+  }
+  if (offset >= entry->size) return false;
+  const uint64_t index = WindowIndex(offset);
+  Region* region = FindRegionLocked(
+      *entry, index,
+      std::min(RequestEnd(*entry, offset, size), WindowEnd(index, entry->size)));
+  if (region == nullptr) return false;
+  ++stats_.cursor_hits;
+  PinLocked(region);
+  ++entry->refs;
+  BindFixedCursorLocked(entry, region, offset, size, cursor);
+  return true;
+}
+
+void Core::BindFixedCursorLocked(FileEntry* entry, Region* region,
+                                 uint64_t offset, uint64_t size,
+                                 FixedCursor* cursor) {
+  const uint64_t end =
+      region == nullptr
+          ? offset
+          : std::min(RequestEnd(*entry, offset, size), region->end());
+  cursor->core_ = this;
+  cursor->file_ = entry;
+  cursor->region_ = region;
+  cursor->data_ = region == nullptr
+                      ? nullptr
+                      : region->mapping.data() + (offset - region->ofs);
+  cursor->ofs_ = offset;
+  cursor->size_ = static_cast<size_t>(end - offset);  // within one mapping
+  cursor->file_size_ = entry->size;
+  cursor->open_ = true;
+  ++num_cursors_;
 }
 
 absl::Status Core::MakeFixedLocked(const FileRef& file, uint64_t offset,
@@ -205,24 +270,11 @@ absl::Status Core::BindFixedLocked(FileEntry** entry, uint64_t offset,
   SMMAP_RETURN_IF_ERROR(
       CheckOffsetLocked(entry, offset, /*may_switch=*/true, deferred));
   Region* region = nullptr;
-  uint64_t end = offset;
-  if ((*entry)->size > 0) {
+  if ((*entry)->size > 0) {  // else the empty cursor of an empty file
     SMMAP_ASSIGN_OR_RETURN(region, AcquireLocked(entry, offset, size,
                                                  /*sliding=*/false, deferred));
-    end = std::min(RequestEnd(**entry, offset, size), region->end());
   }
-  const FileEntry& file = **entry;
-  cursor->core_ = this;
-  cursor->file_ = *entry;
-  cursor->region_ = region;
-  cursor->data_ = region == nullptr
-                      ? nullptr
-                      : region->mapping.data() + (offset - region->ofs);
-  cursor->ofs_ = offset;
-  cursor->size_ = static_cast<size_t>(end - offset);  // within one mapping
-  cursor->file_size_ = file.size;
-  cursor->open_ = true;
-  ++num_cursors_;
+  BindFixedCursorLocked(*entry, region, offset, size, cursor);
   return absl::OkStatus();
 }
 
@@ -433,7 +485,11 @@ absl::StatusOr<FileEntry*> Core::FindOrOpenLocked(const FileRef& file,
     }
     return AddEntryLocked(file, UniqueFd(), info);
   }
+  if (last_path_entry_ != nullptr && last_path_entry_->path == file.path()) {
+    return last_path_entry_;
+  }
   if (auto it = by_path_.find(file.path()); it != by_path_.end()) {
+    last_path_entry_ = it->second;
     return it->second;
   }
   if (file.path().empty()) {
@@ -490,6 +546,7 @@ FileEntry* Core::AddEntryLocked(const FileRef& file, UniqueFd fd,
   } else {
     entry->path = std::string(file.path());
     by_path_[entry->path] = entry;
+    last_path_entry_ = entry;
   }
   entry->device = info.device;
   entry->inode = info.inode;
@@ -572,6 +629,7 @@ void Core::ShrinkLocked(FileEntry* file, uint64_t new_size,
 }
 
 void Core::DetachEntryLocked(FileEntry* file, Deferred* deferred) {
+  if (last_path_entry_ == file) last_path_entry_ = nullptr;
   if (file->caller_fd >= 0) {
     by_fd_.erase(file->caller_fd);
   } else {
@@ -605,6 +663,7 @@ void Core::MaybeDeleteEntryLocked(FileEntry* file, Deferred* deferred) {
       by_path_.erase(file->path);
     }
   }
+  if (last_path_entry_ == file) last_path_entry_ = nullptr;
   delete file;
   --num_entries_;
   if (!owner_alive_ && num_entries_ == 0) deferred->delete_core = true;
@@ -638,9 +697,8 @@ uint64_t Core::RequestEnd(const FileEntry& file, uint64_t offset,
   return size == 0 ? file.size : std::min(file.size, offset + size);
 }
 
-Region* Core::FindRegionLocked(const FileEntry& file, uint64_t ofs,
+Region* Core::FindRegionLocked(const FileEntry& file, uint64_t index,
                                uint64_t end) const {
-  const uint64_t index = WindowIndex(ofs);
   // Window `index` starts at or before `ofs`; so does window index - 1,
   // which ends earlier but may already be mapped.
   if (auto it = file.regions.find(index);
@@ -662,13 +720,14 @@ absl::StatusOr<Region*> Core::AcquireLocked(FileEntry** entry, uint64_t ofs,
   // The bytes the request needs in one region: a sliding cursor needs only
   // the byte at `ofs`; a fixed cursor as much of its range as the window
   // holding `ofs` can give.
+  const uint64_t index = WindowIndex(ofs);
   auto needed_end = [&](const FileEntry& file) {
     return sliding ? ofs + 1
                    : std::min(RequestEnd(file, ofs, size),
-                              WindowEnd(WindowIndex(ofs), file.size));
+                              WindowEnd(index, file.size));
   };
   if (ofs < (*entry)->size) {
-    if (Region* region = FindRegionLocked(**entry, ofs, needed_end(**entry))) {
+    if (Region* region = FindRegionLocked(**entry, index, needed_end(**entry))) {
       ++stats_.cursor_hits;
       PinLocked(region);
       return region;
@@ -679,10 +738,9 @@ absl::StatusOr<Region*> Core::AcquireLocked(FileEntry** entry, uint64_t ofs,
   SMMAP_RETURN_IF_ERROR(RefreshLocked(entry, /*may_switch=*/!sliding, deferred));
   FileEntry* file = *entry;
   if (ofs >= file->size) return OffsetBeyondEnd(ofs, file->size, *file);
-  Region* region = FindRegionLocked(*file, ofs, needed_end(*file));
+  Region* region = FindRegionLocked(*file, index, needed_end(*file));
   if (region == nullptr) {
-    SMMAP_ASSIGN_OR_RETURN(region,
-                           MapRegionLocked(file, WindowIndex(ofs), deferred));
+    SMMAP_ASSIGN_OR_RETURN(region, MapRegionLocked(file, index, deferred));
   }
   PinLocked(region);
   return region;

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/optimization.h"
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
@@ -150,11 +151,29 @@ class Core final {
   };
   // Runs `deferred` (after mu_ is released). May delete `core`.
   static void Finish(Core* core, Deferred& deferred)
+      ABSL_LOCKS_EXCLUDED(core->mu_) {
+    if (ABSL_PREDICT_FALSE(!deferred.unmaps.empty() ||
+                           !deferred.closes.empty() || deferred.delete_core)) {
+      FinishSlow(core, deferred);
+    }
+  }
+  static void FinishSlow(Core* core, Deferred& deferred)
       ABSL_LOCKS_EXCLUDED(core->mu_);
 
   ~Core();
 
   // Operations, under mu_.
+  // The fast path of MakeFixed(): true if a cached region serves the request
+  // (no system call, nothing to defer).
+  bool TryFixedFromCacheLocked(const FileRef& file, uint64_t offset,
+                               uint64_t size, FixedCursor* cursor)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Points an open `cursor` at [offset, offset + size) of `region` (nullptr
+  // for an empty file), taking over a reference on `entry`.
+  void BindFixedCursorLocked(FileEntry* entry, Region* region,
+                             uint64_t offset, uint64_t size,
+                             FixedCursor* cursor)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status MakeFixedLocked(const FileRef& file, uint64_t offset,
                                uint64_t size, FixedCursor* cursor,
                                Deferred* deferred)
@@ -216,14 +235,18 @@ class Core final {
   // window_size), cut at the end of the file; with stride 0 there is one
   // window, the whole file.
   uint64_t WindowIndex(uint64_t ofs) const {
+    // A shift when the stride is a power of two (the default): a 64-bit
+    // division costs tens of cycles on the hot path.
+    if (stride_shift_ >= 0) return ofs >> stride_shift_;
     return config_.stride == 0 ? 0 : ofs / config_.stride;
   }
   uint64_t WindowEnd(uint64_t index, uint64_t file_size) const;
   // The end of a request for `size` bytes at `offset` (0: to the end).
   static uint64_t RequestEnd(const FileEntry& file, uint64_t offset,
                              uint64_t size);
-  // The attached region of `file` holding [ofs, end), or nullptr.
-  Region* FindRegionLocked(const FileEntry& file, uint64_t ofs,
+  // The attached region of `file` holding [ofs, end), or nullptr, where
+  // `index` is WindowIndex(ofs).
+  Region* FindRegionLocked(const FileEntry& file, uint64_t index,
                            uint64_t end) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Finds or maps, and pins, a region holding file offset `ofs` and as much
@@ -261,6 +284,8 @@ class Core final {
   size_t CollectLocked(Deferred* deferred) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Config config_;
+  // log2(config_.stride) if it is a power of two, else -1.
+  const int stride_shift_;
 
   mutable Mutex mu_;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
@@ -268,6 +293,9 @@ class Core final {
   absl::flat_hash_map<std::string, FileEntry*> by_path_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<int, FileEntry*> by_fd_ ABSL_GUARDED_BY(mu_);
   size_t num_entries_ ABSL_GUARDED_BY(mu_) = 0;  // attached or not
+  // The entry of the last path looked up (attached), to skip hashing when a
+  // program asks for the same file again and again.
+  FileEntry* last_path_entry_ ABSL_GUARDED_BY(mu_) = nullptr;
   // Unused attached regions, least recently used first.
   IntrusiveList<Region, &Region::lru> lru_ ABSL_GUARDED_BY(mu_);
   // Entries holding an owned descriptor, least recently used first.

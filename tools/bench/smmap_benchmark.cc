@@ -1,0 +1,436 @@
+// smmap's benchmark: the library and the raw baselines it must approach, on
+// the same file in the same process run, in a stated page-cache state.
+// Prints Google Benchmark's results, then a table of ratios against the
+// targets of PERFORMANCE.md (medians over repetitions).
+//
+//   bazel run -c opt //tools/bench:smmap_benchmark -- \
+//       [--file=PATH] [--size=1G] [--cache=large,small] \
+//       [--benchmark_repetitions=5] [--benchmark_filter=...]
+//
+// Without --file, a file of --size bytes is made under /var/tmp (kept for
+// later runs).
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "benchmark/benchmark.h"
+#include "smmap/smmap.h"
+#include "tools/bench/page_cache.h"
+#include "tools/bench/scan.h"
+#include "tools/size_flags.h"
+
+namespace smmap {
+namespace bench {
+namespace {
+
+constexpr uint64_t kKiB = 1024;
+
+// The file every benchmark reads, set by main().
+std::string g_path;
+uint64_t g_size = 0;
+const uint64_t g_page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+
+int OpenOrDie() {
+  int fd = ::open(g_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    std::perror(g_path.c_str());
+    std::exit(1);
+  }
+  return fd;
+}
+
+void Fail(benchmark::State& state, const absl::Status& status) {
+  state.SkipWithError(std::string(status.message()).c_str());
+}
+
+// Random 4 KiB-aligned offsets, the same for every random-read benchmark.
+const std::vector<uint64_t>& RandomOffsets() {
+  static const std::vector<uint64_t> offsets = [] {
+    std::mt19937_64 rng(99);
+    std::vector<uint64_t> v(1 << 16);
+    const uint64_t pages = g_size / (4 * kKiB) - 1;
+    for (uint64_t& o : v) o = (rng() % pages) * 4 * kKiB;
+    return v;
+  }();
+  return offsets;
+}
+
+void SetBytes(benchmark::State& state, uint64_t per_iteration) {
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
+                          static_cast<int64_t>(per_iteration));
+}
+
+// --- Sequential scans ------------------------------------------------------
+
+// L2: mmap the whole file, scan, munmap.
+void BM_ScanRawMmapWhole(benchmark::State& state) {
+  int fd = OpenOrDie();
+  for (auto _ : state) {
+    void* p = ::mmap(nullptr, g_size, PROT_READ, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) return state.SkipWithError("mmap failed");
+    benchmark::DoNotOptimize(XorScan(static_cast<const uint8_t*>(p), g_size));
+    ::munmap(p, g_size);
+  }
+  ::close(fd);
+  SetBytes(state, g_size);
+}
+
+// L3: map, scan and unmap consecutive windows of range(0) bytes.
+void BM_ScanRawWindows(benchmark::State& state) {
+  const uint64_t window = static_cast<uint64_t>(state.range(0));
+  int fd = OpenOrDie();
+  for (auto _ : state) {
+    uint64_t x = 0;
+    for (uint64_t ofs = 0; ofs < g_size; ofs += window) {
+      const size_t n = static_cast<size_t>(std::min(window, g_size - ofs));
+      void* p = ::mmap(nullptr, n, PROT_READ, MAP_SHARED, fd,
+                       static_cast<off_t>(ofs));
+      if (p == MAP_FAILED) return state.SkipWithError("mmap failed");
+      x ^= XorScan(static_cast<const uint8_t*>(p), n, ofs);
+      ::munmap(p, n);
+    }
+    benchmark::DoNotOptimize(x);
+  }
+  ::close(fd);
+  SetBytes(state, g_size);
+}
+
+// L4: read() into a buffer of range(0) bytes, scan the buffer.
+void BM_ScanRead(benchmark::State& state) {
+  std::vector<uint8_t> buffer(static_cast<size_t>(state.range(0)));
+  int fd = OpenOrDie();
+  for (auto _ : state) {
+    uint64_t x = 0;
+    uint64_t ofs = 0;
+    ::lseek(fd, 0, SEEK_SET);
+    while (true) {
+      const ssize_t n = ::read(fd, buffer.data(), buffer.size());
+      if (n <= 0) break;
+      x ^= XorScan(buffer.data(), static_cast<size_t>(n), ofs);
+      ofs += static_cast<uint64_t>(n);
+    }
+    benchmark::DoNotOptimize(x);
+  }
+  ::close(fd);
+  SetBytes(state, g_size);
+}
+
+// T1/T2: a sliding cursor's chunk scan with a fresh manager per pass (so it
+// maps and unmaps like the raw baselines). range(0) is the window size, 0
+// for the default options.
+void BM_ScanSliding(benchmark::State& state) {
+  ManagerOptions options;
+  if (state.range(0) > 0) options.window_size = static_cast<uint64_t>(state.range(0));
+  options.populate = state.range(1) != 0;
+  for (auto _ : state) {
+    auto mman = TilingMemmapManager::Create(options);
+    if (!mman.ok()) return Fail(state, mman.status());
+    auto cursor = (*mman)->MakeSlidingCursor(g_path);
+    if (!cursor.ok()) return Fail(state, cursor.status());
+    uint64_t x = 0;
+    uint64_t ofs = 0;
+    absl::Status status =
+        cursor->ForEachChunk(0, cursor->size(), [&](absl::Span<const uint8_t> c) {
+          x ^= XorScan(c.data(), c.size(), ofs);
+          ofs += c.size();
+        });
+    if (!status.ok()) return Fail(state, status);
+    benchmark::DoNotOptimize(x);
+  }
+  SetBytes(state, g_size);
+}
+
+// --- Cursor creation -------------------------------------------------------
+
+// T3: create and release a fixed cursor on one of range(0) cached regions.
+void BM_FixedCursorCached(benchmark::State& state) {
+  const uint64_t regions = static_cast<uint64_t>(state.range(0));
+  ManagerOptions options;
+  options.window_size = 2 * g_page;  // regions of 2 pages, one every page
+  options.max_memory_size = uint64_t{1} << 40;
+  auto mman = TilingMemmapManager::Create(options);
+  if (!mman.ok()) return Fail(state, mman.status());
+  // Every other window, so that no request finds its neighbour's region.
+  if (regions * 2 * g_page > g_size) {
+    return state.SkipWithError("file too small for that many regions");
+  }
+  for (uint64_t i = 0; i < regions; ++i) {
+    auto c = (*mman)->MakeCursor(g_path, 2 * i * g_page, 16);
+    if (!c.ok()) return Fail(state, c.status());
+  }
+  std::vector<uint64_t> offsets(4096);
+  std::mt19937_64 rng(5);
+  for (uint64_t& o : offsets) o = (rng() % regions) * 2 * g_page + 8;
+  size_t k = 0;
+  for (auto _ : state) {
+    auto c = (*mman)->MakeCursor(g_path, offsets[k++ & 4095], 16);
+    benchmark::DoNotOptimize(c->buffer().data());
+  }
+  if ((*mman)->num_open_regions() != regions) {
+    state.SkipWithError(absl::StrCat("expected ", regions, " regions, found ",
+                                     (*mman)->num_open_regions())
+                            .c_str());
+  }
+}
+
+// --- Random 4 KiB reads ----------------------------------------------------
+
+// L9: random 4 KiB reads from a whole-file mapping that stays mapped.
+void BM_Random4kRawMmap(benchmark::State& state) {
+  int fd = OpenOrDie();
+  void* p = ::mmap(nullptr, g_size, PROT_READ, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED) return state.SkipWithError("mmap failed");
+  const auto* base = static_cast<const uint8_t*>(p);
+  const std::vector<uint64_t>& offsets = RandomOffsets();
+  for (uint64_t o : offsets) benchmark::DoNotOptimize(XorScan(base + o, 4 * kKiB));
+  size_t k = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(XorScan(base + offsets[k++ & 0xffff], 4 * kKiB));
+  }
+  ::munmap(p, g_size);
+  ::close(fd);
+  SetBytes(state, 4 * kKiB);
+}
+
+// L9: random 4 KiB preads, then the same scan.
+void BM_Random4kPread(benchmark::State& state) {
+  int fd = OpenOrDie();
+  const std::vector<uint64_t>& offsets = RandomOffsets();
+  uint8_t buffer[4 * kKiB];
+  size_t k = 0;
+  for (auto _ : state) {
+    if (::pread(fd, buffer, sizeof(buffer),
+                static_cast<off_t>(offsets[k++ & 0xffff])) < 0) {
+      return state.SkipWithError("pread failed");
+    }
+    benchmark::DoNotOptimize(XorScan(buffer, sizeof(buffer)));
+  }
+  ::close(fd);
+  SetBytes(state, 4 * kKiB);
+}
+
+// T4: a fixed cursor per read (create, scan, release) on resident regions
+// of a manager with default options.
+void BM_Random4kFixedCursor(benchmark::State& state) {
+  TilingMemmapManager mman;
+  const std::vector<uint64_t>& offsets = RandomOffsets();
+  for (uint64_t o : offsets) {
+    auto c = mman.MakeCursor(g_path, o, 4 * kKiB);
+    if (!c.ok()) return Fail(state, c.status());
+    benchmark::DoNotOptimize(XorScan(c->buffer().data(), c->size()));
+  }
+  size_t k = 0;
+  for (auto _ : state) {
+    auto c = mman.MakeCursor(g_path, offsets[k++ & 0xffff], 4 * kKiB);
+    benchmark::DoNotOptimize(XorScan(c->buffer().data(), c->size()));
+  }
+  SetBytes(state, 4 * kKiB);
+}
+
+// T4: random reads through one sliding cursor's Chunk().
+void BM_Random4kSlidingCursor(benchmark::State& state) {
+  TilingMemmapManager mman;
+  auto cursor = mman.MakeSlidingCursor(g_path);
+  if (!cursor.ok()) return Fail(state, cursor.status());
+  const std::vector<uint64_t>& offsets = RandomOffsets();
+  for (uint64_t o : offsets) {
+    auto chunk = cursor->Chunk(o);
+    if (!chunk.ok()) return Fail(state, chunk.status());
+    benchmark::DoNotOptimize(XorScan(chunk->data(), 4 * kKiB));
+  }
+  size_t k = 0;
+  for (auto _ : state) {
+    auto chunk = cursor->Chunk(offsets[k++ & 0xffff]);
+    benchmark::DoNotOptimize(XorScan(chunk->data(), 4 * kKiB));
+  }
+  SetBytes(state, 4 * kKiB);
+}
+
+void RegisterAll() {
+  benchmark::RegisterBenchmark("scan/raw_mmap_whole", BM_ScanRawMmapWhole)
+      ->Unit(benchmark::kMillisecond)->UseRealTime();
+  for (int64_t w : {int64_t{1} << 20, int64_t{2} << 20, int64_t{16} << 20}) {
+    benchmark::RegisterBenchmark("scan/raw_windows", BM_ScanRawWindows)
+        ->Arg(w)->Unit(benchmark::kMillisecond)->UseRealTime();
+  }
+  benchmark::RegisterBenchmark("scan/read", BM_ScanRead)
+      ->Arg(128 << 10)->Unit(benchmark::kMillisecond)->UseRealTime();
+  benchmark::RegisterBenchmark("scan/sliding", BM_ScanSliding)
+      ->Args({0, 0})->Args({4 << 20, 0})->Args({32 << 20, 0})
+      ->Args({0, 1})->Args({32 << 20, 1})
+      ->Unit(benchmark::kMillisecond)->UseRealTime();
+  benchmark::RegisterBenchmark("cursor/fixed_cached", BM_FixedCursorCached)
+      ->Arg(100)->Arg(10000)->Arg(60000);
+  benchmark::RegisterBenchmark("random4k/raw_mmap", BM_Random4kRawMmap);
+  benchmark::RegisterBenchmark("random4k/pread", BM_Random4kPread);
+  benchmark::RegisterBenchmark("random4k/fixed_cursor", BM_Random4kFixedCursor);
+  benchmark::RegisterBenchmark("random4k/sliding_cursor",
+                               BM_Random4kSlidingCursor);
+}
+
+// Collects the median (or only) real time per benchmark name.
+class RatioReporter : public benchmark::ConsoleReporter {
+ public:
+  RatioReporter() : ConsoleReporter(OO_Tabular) {}
+
+  void ReportRuns(const std::vector<Run>& runs) override {
+    ConsoleReporter::ReportRuns(runs);
+    for (const Run& run : runs) {
+      if (run.error_occurred) continue;
+      std::string name = run.run_name.str();
+      if (absl::EndsWith(name, "/real_time")) name.resize(name.size() - 10);
+      const double ns = run.GetAdjustedRealTime() *
+                        (run.time_unit == benchmark::kMillisecond ? 1e6 : 1.0);
+      if (run.run_type == Run::RT_Aggregate) {
+        if (run.aggregate_name == "median") medians_[name] = ns;
+      } else if (!medians_.count(name) || run.repetitions <= 1) {
+        medians_[name] = ns;
+      }
+    }
+  }
+  // Nanoseconds per iteration, or 0 if missing.
+  double ns(const std::string& name) const {
+    auto it = medians_.find(name);
+    return it == medians_.end() ? 0 : it->second;
+  }
+  void Clear() { medians_.clear(); }
+
+ private:
+  std::map<std::string, double> medians_;
+};
+
+void PrintTargets(const RatioReporter& r, CacheState state) {
+  auto gbps = [&](const std::string& name) {
+    const double ns = r.ns(name);
+    return ns > 0 ? static_cast<double>(g_size) / ns : 0.0;
+  };
+  auto ratio = [](double a, double b) { return b > 0 ? a / b : 0.0; };
+  std::printf("\n== Targets (%s page cache, %s)\n",
+              std::string(CacheStateName(state)).c_str(),
+              MachineDescription().c_str());
+  std::printf("%-4s %-58s %9s %9s  %s\n", "id", "measure", "value", "target",
+              "verdict");
+  auto row = [](const char* id, const std::string& what, double value,
+                double target, bool higher_is_better, const char* unit) {
+    const bool ok = value > 0 && (higher_is_better ? value >= target
+                                                   : value <= target);
+    std::printf("%-4s %-58s %8.2f%s %8.2f%s  %s\n", id, what.c_str(), value,
+                unit, target, unit, value == 0 ? "n/a" : ok ? "ok" : "MISSED");
+  };
+  const double whole = gbps("scan/raw_mmap_whole");
+  const double read = gbps("scan/read/131072");
+  const double sliding = gbps("scan/sliding/0/0");
+  std::printf("     (GB/s: whole-file mmap %.2f, read() 128 KiB %.2f, sliding default %.2f,"
+              " sliding 4 MiB %.2f, raw 2 MiB windows %.2f)\n",
+              whole, read, sliding, gbps("scan/sliding/4194304/0"),
+              gbps("scan/raw_windows/2097152"));
+  if (state == CacheState::kLargeFolio) {
+    row("T1", "sliding scan (default) / whole-file mmap scan", ratio(sliding, whole), 0.90, true, "x");
+    row("T2", "sliding scan (default) / read() 128 KiB", ratio(sliding, read), 1.5, true, "x");
+  } else {
+    row("T2", "sliding scan (default) / read() 128 KiB", ratio(sliding, read), 1.0, true, "x");
+  }
+  const double pread_ns = r.ns("random4k/pread");
+  const double c100 = r.ns("cursor/fixed_cached/100");
+  const double c60k = r.ns("cursor/fixed_cached/60000");
+  row("T3", absl::StrCat("fixed cursor create+release (100 regions: ", static_cast<int>(c100),
+                         " ns) / 4 KiB pread"),
+      ratio(c100, pread_ns), 1.0 / 20, false, "x");
+  row("T3", "fixed cursor, 60000 regions / 100 regions", ratio(c60k, c100), 2.0, false, "x");
+  const double mmap_ns = r.ns("random4k/raw_mmap");
+  const double fixed_ns = r.ns("random4k/fixed_cursor");
+  const double sliding_ns = r.ns("random4k/sliding_cursor");
+  row("T4", "random 4 KiB: raw mmap time / fixed cursor time", ratio(mmap_ns, fixed_ns), 0.9, true, "x");
+  row("T4", "random 4 KiB: pread time / fixed cursor time", ratio(pread_ns, fixed_ns), 1.3, true, "x");
+  row("T4", "random 4 KiB: raw mmap time / sliding cursor time", ratio(mmap_ns, sliding_ns), 0.9, true, "x");
+}
+
+}  // namespace
+}  // namespace bench
+}  // namespace smmap
+
+int main(int argc, char** argv) {
+  using namespace smmap::bench;  // NOLINT
+  std::string file;
+  uint64_t size = 1 << 30;
+  std::vector<CacheState> states = {CacheState::kLargeFolio, CacheState::kSmallFolio};
+  std::vector<char*> rest = {argv[0]};
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view arg = argv[i];
+    if (absl::ConsumePrefix(&arg, "--file=")) {
+      file = std::string(arg);
+    } else if (absl::ConsumePrefix(&arg, "--size=")) {
+      auto parsed = smmap::tools::ParseSize(arg);
+      if (!parsed.ok()) {
+        std::fprintf(stderr, "--size: %s\n", std::string(parsed.status().message()).c_str());
+        return 2;
+      }
+      size = *parsed;
+    } else if (absl::ConsumePrefix(&arg, "--cache=")) {
+      states.clear();
+      for (absl::string_view s : absl::StrSplit(arg, ',')) {
+        if (s == "large") states.push_back(CacheState::kLargeFolio);
+        else if (s == "small") states.push_back(CacheState::kSmallFolio);
+        else {
+          std::fprintf(stderr, "--cache takes large, small or large,small\n");
+          return 2;
+        }
+      }
+    } else {
+      rest.push_back(argv[i]);
+    }
+  }
+  if (file.empty()) {
+    file = absl::StrCat("/var/tmp/smmap-bench-", size, ".bin");
+    if (absl::Status s = MakeBenchFile(file, size); !s.ok()) {
+      std::fprintf(stderr, "%s\n", std::string(s.message()).c_str());
+      return 1;
+    }
+  }
+  struct stat st;
+  if (::stat(file.c_str(), &st) != 0 || st.st_size < (1 << 24)) {
+    std::fprintf(stderr, "%s: missing or smaller than 16 MiB\n", file.c_str());
+    return 1;
+  }
+  g_path = file;
+  g_size = static_cast<uint64_t>(st.st_size);
+  int rest_argc = static_cast<int>(rest.size());
+  benchmark::Initialize(&rest_argc, rest.data());
+  RegisterAll();
+  std::printf("file %s, %llu bytes; %s\n", g_path.c_str(),
+              static_cast<unsigned long long>(g_size), MachineDescription().c_str());
+  for (CacheState state : states) {
+    if (absl::Status s = SetCacheState(g_path, state); !s.ok()) {
+      std::fprintf(stderr, "%s\n", std::string(s.message()).c_str());
+      return 1;
+    }
+    auto resident = ResidentFraction(g_path);
+    std::printf("\n== %s page cache (%.0f%% resident)\n",
+                std::string(CacheStateName(state)).c_str(),
+                resident.ok() ? *resident * 100 : -1.0);
+    RatioReporter reporter;
+    benchmark::RunSpecifiedBenchmarks(&reporter);
+    PrintTargets(reporter, state);
+  }
+  benchmark::Shutdown();
+  return 0;
+}
