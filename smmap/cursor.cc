@@ -37,7 +37,7 @@ FixedCursor& FixedCursor::operator=(FixedCursor&& other) noexcept {
 FixedCursor::~FixedCursor() { Reset(); }
 
 void FixedCursor::Reset() {
-  if (core_ != nullptr) core_->Unbind(file_, region_, open_);
+  if (core_ != nullptr) core_->UnbindFixed(file_, region_, open_);
   core_ = nullptr;
   file_ = nullptr;
   region_ = nullptr;
@@ -63,7 +63,7 @@ absl::Status FixedCursor::Release() {
         "Release() of a cursor that is already closed (offset ", ofs_,
         ", size ", size_, ", file: ", name(), ")"));
   }
-  core_->ReleaseFixed(region_);
+  core_->ReleaseFixed(file_, region_);
   region_ = nullptr;
   data_ = nullptr;
   open_ = false;

@@ -114,8 +114,10 @@ class FixedCursor final {
 
   // All null when unbound (default-constructed or moved from).
   internal::Core* core_ = nullptr;
-  internal::FileEntry* file_ = nullptr;  // holds one reference
-  internal::Region* region_ = nullptr;   // pinned while open; null if empty
+  // The file: kept alive by the region's pin while open, by a reference of
+  // its own while closed (or open on an empty file).
+  internal::FileEntry* file_ = nullptr;
+  internal::Region* region_ = nullptr;  // pinned while open; null if empty
   const uint8_t* data_ = nullptr;
   uint64_t ofs_ = 0;
   size_t size_ = 0;

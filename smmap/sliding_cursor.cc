@@ -45,7 +45,7 @@ SlidingCursor& SlidingCursor::operator=(SlidingCursor&& other) noexcept {
 SlidingCursor::~SlidingCursor() { Reset(); }
 
 void SlidingCursor::Reset() {
-  if (core_ != nullptr) core_->Unbind(file_, region_, /*was_open=*/true);
+  if (core_ != nullptr) core_->UnbindSliding(file_, region_);
   core_ = nullptr;
   file_ = nullptr;
   ofs_ = 0;

@@ -223,8 +223,7 @@ bool Core::TryFixedFromCacheLocked(const FileRef& file, uint64_t offset,
       std::min(RequestEnd(*entry, offset, size), WindowEnd(index, entry->size)));
   if (region == nullptr) return false;
   ++stats_.cursor_hits;
-  PinLocked(region);
-  ++entry->refs;
+  PinLocked(region);  // keeps the entry alive too: no reference needed
   BindFixedCursorLocked(entry, region, offset, size, cursor);
   return true;
 }
@@ -257,9 +256,11 @@ absl::Status Core::MakeFixedLocked(const FileRef& file, uint64_t offset,
         absl::StrCat("MakeCursor on a closed manager for file: ", NameOf(file)));
   }
   SMMAP_ASSIGN_OR_RETURN(FileEntry * entry, FindOrOpenLocked(file, deferred));
-  ++entry->refs;  // the operation's reference, handed to the cursor
+  ++entry->refs;  // the operation's reference
   absl::Status status = BindFixedLocked(&entry, offset, size, cursor, deferred);
-  if (!status.ok()) UnrefLocked(entry, deferred);
+  // A cursor with a region is kept alive by it; only the empty cursor of an
+  // empty file keeps the reference.
+  if (!status.ok() || cursor->region_ != nullptr) UnrefLocked(entry, deferred);
   TrimFdsLocked(deferred);
   return status;
 }
@@ -382,22 +383,39 @@ ManagerStats Core::stats() const {
 
 // --- Cursor operations -----------------------------------------------------
 
-void Core::ReleaseFixed(Region* region) {
+void Core::ReleaseFixed(FileEntry* file, Region* region) {
   Deferred deferred;
   {
     MutexLock lock(&mu_);
-    if (region != nullptr) UnpinLocked(region, &deferred);
     --num_cursors_;
+    if (region != nullptr) {
+      ++file->refs;  // what keeps the file of a closed cursor alive
+      UnpinLocked(region, &deferred);
+    }
   }
   Finish(this, deferred);
 }
 
-void Core::Unbind(FileEntry* file, Region* region, bool was_open) {
+void Core::UnbindFixed(FileEntry* file, Region* region, bool was_open) {
   Deferred deferred;
   {
     MutexLock lock(&mu_);
-    if (region != nullptr) UnpinLocked(region, &deferred);
     if (was_open) --num_cursors_;
+    if (region != nullptr) {
+      UnpinLocked(region, &deferred);
+    } else {
+      UnrefLocked(file, &deferred);
+    }
+  }
+  Finish(this, deferred);  // may delete this
+}
+
+void Core::UnbindSliding(FileEntry* file, Region* region) {
+  Deferred deferred;
+  {
+    MutexLock lock(&mu_);
+    --num_cursors_;
+    if (region != nullptr) UnpinLocked(region, &deferred);
     UnrefLocked(file, &deferred);
   }
   Finish(this, deferred);  // may delete this

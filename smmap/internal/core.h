@@ -130,12 +130,18 @@ class Core final {
   const Config& config() const { return config_; }
 
   // --- Cursor operations --------------------------------------------------
-  // Unpins a fixed cursor's region (if any); the cursor keeps its file.
-  void ReleaseFixed(Region* region) ABSL_LOCKS_EXCLUDED(mu_);
-  // Unpins `region` (if any) and drops one reference on `file`. May delete
-  // this Core: the caller must not touch it afterwards.
-  void Unbind(FileEntry* file, Region* region, bool was_open)
+  // A fixed cursor holds its region's pin while open (which keeps the file
+  // alive), or one reference on its file while closed or empty.
+  //
+  // Closes a fixed cursor: trades its pin for a reference on `file`.
+  void ReleaseFixed(FileEntry* file, Region* region) ABSL_LOCKS_EXCLUDED(mu_);
+  // Lets go of a fixed cursor's pin or reference. May delete this Core: the
+  // caller must not touch it afterwards.
+  void UnbindFixed(FileEntry* file, Region* region, bool was_open)
       ABSL_LOCKS_EXCLUDED(mu_);
+  // Lets go of a sliding cursor's reference on `file` and of `region` (if
+  // any). May delete this Core.
+  void UnbindSliding(FileEntry* file, Region* region) ABSL_LOCKS_EXCLUDED(mu_);
   // Moves `cursor` to the region holding its index `i`.
   absl::Status Slide(SlidingCursor* cursor, uint64_t i)
       ABSL_LOCKS_EXCLUDED(mu_);
@@ -287,7 +293,8 @@ class Core final {
   // log2(config_.stride) if it is a power of two, else -1.
   const int stride_shift_;
 
-  mutable Mutex mu_;
+  // On its own cache line, with the state every operation writes after it.
+  alignas(64) mutable Mutex mu_;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   bool owner_alive_ ABSL_GUARDED_BY(mu_) = true;
   absl::flat_hash_map<std::string, FileEntry*> by_path_ ABSL_GUARDED_BY(mu_);

@@ -13,10 +13,12 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -26,11 +28,13 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "benchmark/benchmark.h"
 #include "smmap/smmap.h"
@@ -265,6 +269,65 @@ void BM_Random4kSlidingCursor(benchmark::State& state) {
   SetBytes(state, 4 * kKiB);
 }
 
+// --- Threads -----------------------------------------------------------------
+
+// One manager shared by every thread of the T5 benchmarks, kept warm.
+TilingMemmapManager& SharedManager() {
+  static TilingMemmapManager* mman = [] {
+    auto* m = new TilingMemmapManager;
+    for (uint64_t o : RandomOffsets()) {
+      auto c = m->MakeCursor(g_path, o, 4 * kKiB);
+      if (c.ok()) benchmark::DoNotOptimize(XorScan(c->buffer().data(), c->size()));
+    }
+    return m;
+  }();
+  return *mman;
+}
+
+// T5: random 4 KiB reads through fixed cursors of one shared manager, by
+// 1 or 2 threads.
+void BM_ThreadsRandom4kFixed(benchmark::State& state) {
+  TilingMemmapManager& mman = SharedManager();
+  const std::vector<uint64_t>& offsets = RandomOffsets();
+  size_t k = static_cast<size_t>(state.thread_index()) * 7919;
+  for (auto _ : state) {
+    auto c = mman.MakeCursor(g_path, offsets[k++ & 0xffff], 4 * kKiB);
+    benchmark::DoNotOptimize(XorScan(c->buffer().data(), c->size()));
+  }
+  SetBytes(state, 4 * kKiB);
+}
+
+// T5: the same through one sliding cursor per thread on the shared manager.
+void BM_ThreadsRandom4kSliding(benchmark::State& state) {
+  TilingMemmapManager& mman = SharedManager();
+  auto cursor = mman.MakeSlidingCursor(g_path);
+  if (!cursor.ok()) return Fail(state, cursor.status());
+  const std::vector<uint64_t>& offsets = RandomOffsets();
+  size_t k = static_cast<size_t>(state.thread_index()) * 7919;
+  for (auto _ : state) {
+    auto chunk = cursor->Chunk(offsets[k++ & 0xffff]);
+    benchmark::DoNotOptimize(XorScan(chunk->data(), 4 * kKiB));
+  }
+  SetBytes(state, 4 * kKiB);
+}
+
+// T5 baseline (L10): random reads of one shared raw mapping.
+void BM_ThreadsRandom4kRawMmap(benchmark::State& state) {
+  static const uint8_t* base = [] {
+    int fd = OpenOrDie();
+    void* p = ::mmap(nullptr, g_size, PROT_READ, MAP_SHARED, fd, 0);
+    ::close(fd);
+    return p == MAP_FAILED ? nullptr : static_cast<const uint8_t*>(p);
+  }();
+  if (base == nullptr) return state.SkipWithError("mmap failed");
+  const std::vector<uint64_t>& offsets = RandomOffsets();
+  size_t k = static_cast<size_t>(state.thread_index()) * 7919;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(XorScan(base + offsets[k++ & 0xffff], 4 * kKiB));
+  }
+  SetBytes(state, 4 * kKiB);
+}
+
 void RegisterAll() {
   benchmark::RegisterBenchmark("scan/raw_mmap_whole", BM_ScanRawMmapWhole)
       ->Unit(benchmark::kMillisecond)->UseRealTime();
@@ -285,6 +348,12 @@ void RegisterAll() {
   benchmark::RegisterBenchmark("random4k/fixed_cursor", BM_Random4kFixedCursor);
   benchmark::RegisterBenchmark("random4k/sliding_cursor",
                                BM_Random4kSlidingCursor);
+  benchmark::RegisterBenchmark("threads/random4k_raw_mmap", BM_ThreadsRandom4kRawMmap)
+      ->Threads(1)->Threads(2)->UseRealTime();
+  benchmark::RegisterBenchmark("threads/random4k_fixed", BM_ThreadsRandom4kFixed)
+      ->Threads(1)->Threads(2)->UseRealTime();
+  benchmark::RegisterBenchmark("threads/random4k_sliding", BM_ThreadsRandom4kSliding)
+      ->Threads(1)->Threads(2)->UseRealTime();
 }
 
 // Collects the median (or only) real time per benchmark name.
@@ -297,13 +366,19 @@ class RatioReporter : public benchmark::ConsoleReporter {
     for (const Run& run : runs) {
       if (run.error_occurred) continue;
       std::string name = run.run_name.str();
-      if (absl::EndsWith(name, "/real_time")) name.resize(name.size() - 10);
+      name = absl::StrReplaceAll(name, {{"/real_time", ""}});
       const double ns = run.GetAdjustedRealTime() *
                         (run.time_unit == benchmark::kMillisecond ? 1e6 : 1.0);
+      auto bps = run.counters.find("bytes_per_second");
+      const double rate = bps == run.counters.end() ? 0 : bps->second.value;
       if (run.run_type == Run::RT_Aggregate) {
-        if (run.aggregate_name == "median") medians_[name] = ns;
+        if (run.aggregate_name == "median") {
+          medians_[name] = ns;
+          rates_[name] = rate;
+        }
       } else if (!medians_.count(name) || run.repetitions <= 1) {
         medians_[name] = ns;
+        rates_[name] = rate;
       }
     }
   }
@@ -312,10 +387,15 @@ class RatioReporter : public benchmark::ConsoleReporter {
     auto it = medians_.find(name);
     return it == medians_.end() ? 0 : it->second;
   }
-  void Clear() { medians_.clear(); }
+  // Bytes per second over all threads, or 0 if missing.
+  double rate(const std::string& name) const {
+    auto it = rates_.find(name);
+    return it == rates_.end() ? 0 : it->second;
+  }
 
  private:
   std::map<std::string, double> medians_;
+  std::map<std::string, double> rates_;
 };
 
 void PrintTargets(const RatioReporter& r, CacheState state) {
@@ -362,6 +442,100 @@ void PrintTargets(const RatioReporter& r, CacheState state) {
   row("T4", "random 4 KiB: raw mmap time / fixed cursor time", ratio(mmap_ns, fixed_ns), 0.9, true, "x");
   row("T4", "random 4 KiB: pread time / fixed cursor time", ratio(pread_ns, fixed_ns), 1.3, true, "x");
   row("T4", "random 4 KiB: raw mmap time / sliding cursor time", ratio(mmap_ns, sliding_ns), 0.9, true, "x");
+  auto scaling = [&](const std::string& name) {
+    return ratio(r.rate(name + "/threads:2"), r.rate(name + "/threads:1"));
+  };
+  row("L10", "2 threads / 1 thread, random 4 KiB, one raw mapping",
+      scaling("threads/random4k_raw_mmap"), 1.8, true, "x");
+  row("T5", "2 threads / 1 thread, random 4 KiB, fixed cursors",
+      scaling("threads/random4k_fixed"), 1.8, true, "x");
+  row("T5", "2 threads / 1 thread, random 4 KiB, sliding cursors",
+      scaling("threads/random4k_sliding"), 1.8, true, "x");
+}
+
+// --- T6: threads against processes ------------------------------------------
+
+// Scans half `half` (0 or 1) of the file `passes` times through `mman`.
+void ScanHalf(MemmapManager& mman, int half, int passes) {
+  const uint64_t mid = g_size / 2;
+  const uint64_t begin = half == 0 ? 0 : mid;
+  const uint64_t size = half == 0 ? mid : g_size - mid;
+  for (int pass = 0; pass < passes; ++pass) {
+    auto cursor = mman.MakeSlidingCursor(g_path, begin, size);
+    if (!cursor.ok()) std::abort();
+    uint64_t x = 0;
+    uint64_t ofs = begin;
+    absl::Status status = cursor->ForEachChunk(
+        0, size, [&](absl::Span<const uint8_t> chunk) {
+          x ^= XorScan(chunk.data(), chunk.size(), ofs);
+          ofs += chunk.size();
+        });
+    if (!status.ok()) std::abort();
+    benchmark::DoNotOptimize(x);
+  }
+}
+
+double Seconds(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+// Median over `trials` of the wall time for two workers scanning the two
+// halves: as two threads sharing one manager, and as two processes.
+std::pair<double, double> ThreadsAgainstProcesses(const ManagerOptions& options,
+                                                  int passes, int trials) {
+  std::vector<double> threads_s, processes_s;
+  for (int trial = 0; trial < trials; ++trial) {
+    auto start = std::chrono::steady_clock::now();
+    {
+      auto mman = TilingMemmapManager::Create(options);
+      if (!mman.ok()) std::abort();
+      std::thread other([&] { ScanHalf(**mman, 1, passes); });
+      ScanHalf(**mman, 0, passes);
+      other.join();
+    }
+    threads_s.push_back(Seconds(start));
+
+    start = std::chrono::steady_clock::now();
+    pid_t children[2];
+    for (int half = 0; half < 2; ++half) {
+      children[half] = ::fork();
+      if (children[half] == 0) {
+        auto mman = TilingMemmapManager::Create(options);
+        if (!mman.ok()) ::_exit(1);
+        ScanHalf(**mman, half, passes);
+        ::_exit(0);
+      }
+    }
+    for (pid_t child : children) ::waitpid(child, nullptr, 0);
+    processes_s.push_back(Seconds(start));
+  }
+  std::sort(threads_s.begin(), threads_s.end());
+  std::sort(processes_s.begin(), processes_s.end());
+  return {threads_s[threads_s.size() / 2], processes_s[processes_s.size() / 2]};
+}
+
+void PrintThreadsAgainstProcesses() {
+  std::printf("\n== T6: two threads sliding over disjoint halves, one process "
+              "against two (median of 5, 3 passes each)\n");
+  struct Case {
+    const char* name;
+    ManagerOptions options;
+    bool target;
+  };
+  ManagerOptions churn;
+  churn.window_size = 4 << 20;       // regions of 4 MiB, one every 2 MiB
+  churn.max_memory_size = 16 << 20;  // far below the file: constant eviction
+  std::vector<Case> cases = {{"default options", ManagerOptions(), true},
+                             {"4 MiB windows, 16 MiB budget (churn)", churn, false}};
+  for (const Case& c : cases) {
+    auto [threads_s, processes_s] = ThreadsAgainstProcesses(c.options, 3, 5);
+    const double ratio = processes_s / threads_s;
+    std::printf("%-4s %-58s %8.2fx %8.2fx  %s   (threads %.0f ms, processes %.0f ms)\n",
+                c.target ? "T6" : "", c.name, ratio, 0.85,
+                c.target ? (ratio >= 0.85 ? "ok" : "MISSED") : "info",
+                threads_s * 1e3, processes_s * 1e3);
+  }
 }
 
 }  // namespace
@@ -373,6 +547,7 @@ int main(int argc, char** argv) {
   std::string file;
   uint64_t size = 1 << 30;
   std::vector<CacheState> states = {CacheState::kLargeFolio, CacheState::kSmallFolio};
+  bool run_t6 = true;
   std::vector<char*> rest = {argv[0]};
   for (int i = 1; i < argc; ++i) {
     absl::string_view arg = argv[i];
@@ -385,6 +560,8 @@ int main(int argc, char** argv) {
         return 2;
       }
       size = *parsed;
+    } else if (arg == "--no_t6") {
+      run_t6 = false;
     } else if (absl::ConsumePrefix(&arg, "--cache=")) {
       states.clear();
       for (absl::string_view s : absl::StrSplit(arg, ',')) {
@@ -430,6 +607,7 @@ int main(int argc, char** argv) {
     RatioReporter reporter;
     benchmark::RunSpecifiedBenchmarks(&reporter);
     PrintTargets(reporter, state);
+    if (state == CacheState::kLargeFolio && run_t6) PrintThreadsAgainstProcesses();
   }
   benchmark::Shutdown();
   return 0;
