@@ -1,0 +1,39 @@
+"""smmap_fuzzer(): a libFuzzer target, and a test that replays its corpus."""
+
+load("//tools:copts.bzl", "SMMAP_TEST_COPTS")
+
+def smmap_fuzzer(name, srcs, deps = []):
+    """Defines <name> (the fuzzer) and <name>_replay_test.
+
+    The fuzzer binary is tagged manual: build it with --config=fuzz (see
+    tools/fuzz.sh). The replay test runs in every configuration and replays
+    corpus/<name>/.
+    """
+    native.cc_library(
+        name = name + "_lib",
+        testonly = True,
+        srcs = srcs,
+        copts = SMMAP_TEST_COPTS,
+        deps = deps,
+        alwayslink = True,
+    )
+    native.cc_binary(
+        name = name,
+        testonly = True,
+        copts = SMMAP_TEST_COPTS,
+        linkopts = ["-fsanitize=fuzzer"],
+        tags = ["manual"],
+        deps = [":" + name + "_lib"],
+    )
+    native.cc_test(
+        name = name + "_replay_test",
+        size = "small",
+        srcs = ["replay_test.cc"],
+        args = ["fuzz/corpus/" + name],
+        copts = SMMAP_TEST_COPTS,
+        data = native.glob(["corpus/" + name + "/*"]),
+        deps = [
+            ":" + name + "_lib",
+            "@com_google_googletest//:gtest",
+        ],
+    )
