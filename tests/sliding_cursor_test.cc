@@ -230,6 +230,16 @@ TEST(SlidingCursorTest, GreedyManagerUsesOneRegion) {
   EXPECT_EQ(mman.num_open_regions(), 1u);
 }
 
+TEST(SlidingCursorTest, GreedyWindowLimitIsNotDataLoss) {
+  TestFile file = TestFile::Random("limit", 3 * kPage, 11);
+  ManagerOptions options;
+  options.window_size = kPage;
+  ASSERT_OK_AND_ASSIGN(auto mman, GreedyMemmapManager::Create(options));
+  ASSERT_OK_AND_ASSIGN(SlidingCursor c, mman->MakeSlidingCursor(file.path()));
+  EXPECT_THAT(c.At(0), StatusIs(absl::StatusCode::kOutOfRange,
+                                HasSubstr("File-size exceeds window-size limit")));
+}
+
 TEST(SlidingCursorTest, ShrunkFileGivesDataLoss) {
   TestFile file = TestFile::Random("shrink", 4 * kPage, 8);
   auto mman = TinyTiling();

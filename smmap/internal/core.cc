@@ -452,7 +452,7 @@ absl::Status Core::SlideLocked(SlidingCursor* cursor, uint64_t i,
   const uint64_t offset = cursor->ofs_ + i;
   absl::StatusOr<Region*> region = AcquireLocked(
       &file, offset, /*size=*/1, /*sliding=*/true, deferred);
-  if (absl::IsOutOfRange(region.status())) {
+  if (absl::IsOutOfRange(region.status()) && offset >= file->size) {
     return absl::DataLossError(absl::StrCat(
         "File shrank to ", file->size, " bytes, below offset ", offset,
         " of the sliding cursor on [", cursor->ofs_, ", ", cursor->ofs_end(),
