@@ -5,6 +5,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "smmap/file_ref.h"
+#include "smmap/guarded_copy.h"
 #include "smmap/internal/core.h"
 
 namespace smmap {
@@ -67,6 +68,26 @@ absl::Status FixedCursor::Release() {
   region_ = nullptr;
   data_ = nullptr;
   open_ = false;
+  return absl::OkStatus();
+}
+
+absl::Status FixedCursor::ReadGuarded(uint64_t offset,
+                                      absl::Span<uint8_t> dst) const {
+  if (!open_ || offset > size_ || dst.size() > size_ - offset) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "Range [", offset, ", ", offset, " + ", dst.size(),
+        ") is not inside the ", open_ ? "" : "closed ", "cursor of size(",
+        size_, ") at offset ", ofs_, " for file: ", name()));
+  }
+  size_t fault = 0;
+  absl::Status status =
+      GuardedCopy(buffer().subspan(offset, dst.size()), dst.data(), &fault);
+  if (!status.ok()) {
+    return absl::DataLossError(absl::StrCat(
+        "File shrank while mapped: reading offset ", ofs_ + offset + fault,
+        " raised SIGBUS (cursor [", ofs_, ", ", ofs_end(),
+        ") made when the file had ", file_size_, " bytes): ", name()));
+  }
   return absl::OkStatus();
 }
 

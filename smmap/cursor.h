@@ -84,6 +84,12 @@ class FixedCursor final {
                  : absl::Span<const uint8_t>();
   }
 
+  // Copies the cursor's bytes [offset, offset + dst.size()) into `dst`,
+  // turning the SIGBUS of a file truncated under the cursor into DataLoss
+  // (see smmap/guarded_copy.h). OutOfRange if the range is not inside
+  // [0, size()) or the cursor is closed.
+  absl::Status ReadGuarded(uint64_t offset, absl::Span<uint8_t> dst) const;
+
   // Closes the cursor; its region becomes unused. Strict: calling it on a
   // closed cursor returns FailedPrecondition.
   absl::Status Release();

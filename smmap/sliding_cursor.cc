@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "smmap/guarded_copy.h"
 #include "smmap/internal/core.h"
 #include "smmap/internal/status_macros.h"
 
@@ -130,6 +131,28 @@ absl::Status SlidingCursor::Read(uint64_t offset, absl::Span<uint8_t> dst) {
                         std::memcpy(out, chunk.data(), chunk.size());
                         out += chunk.size();
                       });
+}
+
+absl::Status SlidingCursor::ReadGuarded(uint64_t offset,
+                                        absl::Span<uint8_t> dst) {
+  uint8_t* out = dst.data();
+  uint64_t at = offset;
+  absl::Status fault;
+  SMMAP_RETURN_IF_ERROR(ForEachChunk(
+      offset, dst.size(), [&](absl::Span<const uint8_t> chunk) {
+        if (!fault.ok()) return;
+        size_t bad = 0;
+        if (!GuardedCopy(chunk, out, &bad).ok()) {
+          fault = absl::DataLossError(absl::StrCat(
+              "File shrank while mapped: reading offset ", ofs_ + at + bad,
+              " raised SIGBUS (sliding cursor on [", ofs_, ", ", ofs_end(),
+              ") made when the file had ", file_size_, " bytes): ",
+              file_->Name()));
+        }
+        out += chunk.size();
+        at += chunk.size();
+      }));
+  return fault;
 }
 
 absl::StatusOr<absl::Span<const uint8_t>> SlidingCursor::Chunk(

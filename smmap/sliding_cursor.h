@@ -20,7 +20,8 @@
 // cursor fails with FailedPrecondition rather than mix two files; if the file
 // shrinks below the cursor's range, reading the missing bytes fails with
 // DataLoss. (Bytes of a region mapped before a file shrank raise SIGBUS when
-// read, as with every mmap-based reader; do not truncate files being read.)
+// read, as with every mmap-based reader; do not truncate files being read,
+// or read them with ReadGuarded().)
 //
 // Close() does nothing, as in the usage guide: the cursor stays usable until
 // it is destroyed, and counts as an open cursor of its manager until then.
@@ -105,6 +106,11 @@ class SlidingCursor final {
   // Copies bytes [offset, offset + dst.size()) into `dst`. OutOfRange if the
   // range is not inside [0, size()).
   absl::Status Read(uint64_t offset, absl::Span<uint8_t> dst);
+
+  // Read(), but a SIGBUS raised by bytes of a file truncated while mapped
+  // becomes DataLoss (see smmap/guarded_copy.h) instead of killing the
+  // process.
+  absl::Status ReadGuarded(uint64_t offset, absl::Span<uint8_t> dst);
 
   // The longest run of bytes starting at index `offset` that is mapped
   // contiguously (up to the end of the current region or of the cursor),

@@ -8,6 +8,7 @@
 //  - smmap/stats.h           ManagerStats
 //  - smmap/file_ref.h        FileRef (a path or a descriptor)
 //  - smmap/bytes.h           Bytes (slices)
+//  - smmap/guarded_copy.h    GuardedCopy (SIGBUS-safe copies)
 
 #ifndef SMMAP_SMMAP_H_
 #define SMMAP_SMMAP_H_
@@ -15,6 +16,7 @@
 #include "smmap/bytes.h"
 #include "smmap/cursor.h"
 #include "smmap/file_ref.h"
+#include "smmap/guarded_copy.h"
 #include "smmap/manager.h"
 #include "smmap/options.h"
 #include "smmap/sliding_cursor.h"

@@ -28,6 +28,9 @@ struct ManagerStats {
   uint64_t peak_regions = 0;
   // mmap() calls that failed (a retry that succeeds still counts one).
   uint64_t map_failures = 0;
+  // munmap() calls refused even after one retry (the address range is then
+  // given up; it only happens with an injected or kernel fault).
+  uint64_t unmap_failures = 0;
   // Files opened and closed by the manager (not the caller's descriptors).
   uint64_t files_opened = 0;
   uint64_t files_closed = 0;

@@ -161,10 +161,27 @@ Core::Core(const Config& config)
 
 Core::~Core() = default;
 
+namespace {
+
+// Unmaps every mapping of `unmaps`; returns how many munmap refused twice.
+uint64_t UnmapAll(absl::InlinedVector<Mapping, 2>& unmaps) {
+  uint64_t failures = 0;
+  for (Mapping& mapping : unmaps) failures += mapping.Reset() ? 0 : 1;
+  unmaps.clear();
+  return failures;
+}
+
+}  // namespace
+
 void Core::FinishSlow(Core* core, Deferred& deferred) {
-  deferred.unmaps.clear();  // munmap
+  const uint64_t failures = UnmapAll(deferred.unmaps);
   deferred.closes.clear();  // close
-  if (deferred.delete_core) delete core;
+  if (deferred.delete_core) {
+    delete core;
+  } else if (failures > 0) {
+    MutexLock lock(&core->mu_);
+    core->stats_.unmap_failures += failures;
+  }
 }
 
 void Core::Destroy() {
@@ -791,7 +808,7 @@ absl::StatusOr<Region*> Core::MapRegionLocked(FileEntry* file, uint64_t index,
     // after unlocking: the retry needs the room) and retry once.
     Deferred now;
     stats_.lru_evictions += EvictLocked(0, &now);
-    now.unmaps.clear();
+    stats_.unmap_failures += UnmapAll(now.unmaps);
     deferred->closes.insert(deferred->closes.end(),
                             std::make_move_iterator(now.closes.begin()),
                             std::make_move_iterator(now.closes.end()));

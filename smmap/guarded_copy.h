@@ -1,0 +1,51 @@
+// GuardedCopy: copy bytes out of a mapping, turning SIGBUS into DataLoss.
+//
+// A file truncated while it is mapped makes every read of mapped bytes
+// beyond its new end raise SIGBUS, which kills the process: in smmap as in
+// every mmap-based reader (LevelDB, git, JGit, mio, ...). The manager notices
+// size changes whenever it maps a region, but bytes already mapped cannot be
+// protected without a signal handler. GuardedCopy is that protection, for
+// callers that cannot trust the files they read:
+//
+//   std::vector<uint8_t> out(n);
+//   absl::Status s = smmap::GuardedCopy(cursor.buffer().subspan(0, n),
+//                                       out.data());
+//   // s is DataLoss if the file was cut under the cursor.
+//
+// (FixedCursor::ReadGuarded() and SlidingCursor::ReadGuarded() do the same
+// with file offsets in their messages.)
+//
+// How: the first call installs a SIGBUS handler (chaining to any previous
+// one for faults that are not its own). Each copy registers, in a
+// thread-local record, the source range and a sigsetjmp() recovery point;
+// a SIGBUS whose faulting address lies in that range jumps back to it. The
+// handler is async-signal-safe (it reads the thread-local record and calls
+// siglongjmp only), and the copy loop calls no library function, so jumping
+// out of it leaves no state behind.
+//
+// Cost: a sigsetjmp (a few nanoseconds: the signal mask is not saved) per
+// call, then a plain copy; use it per chunk, not per byte.
+//
+// Thread-safe. Do not call it from a signal handler.
+
+#ifndef SMMAP_GUARDED_COPY_H_
+#define SMMAP_GUARDED_COPY_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "absl/types/span.h"
+
+namespace smmap {
+
+// Copies `src` to `dst` (which must have room for src.size() bytes; the
+// ranges must not overlap). If reading `src` raises SIGBUS, returns DataLoss
+// and sets `*fault_offset` (if not null) to the offset in `src` of the first
+// byte that could not be read; `dst` then holds the bytes before it.
+absl::Status GuardedCopy(absl::Span<const uint8_t> src, uint8_t* dst,
+                         size_t* fault_offset = nullptr);
+
+}  // namespace smmap
+
+#endif  // SMMAP_GUARDED_COPY_H_
