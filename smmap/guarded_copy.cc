@@ -95,10 +95,10 @@ absl::Status GuardedCopy(absl::Span<const uint8_t> src, uint8_t* dst,
   frame.end = frame.begin + src.size();
   frame.fault_address = 0;
   GuardFrame* const saved = g_active_frame;  // a guarded copy may nest
-  // No need to save the signal mask: the handler runs with SA_NODEFER, so
-  // jumping out of it leaves the mask as it was (and sigsetjmp stays a
-  // few instructions, not a system call).
-  if (sigsetjmp(frame.env, /*savemask=*/0) == 0) {
+  // Save the signal mask: whoever calls the handler (a sanitizer's own
+  // handler, another library's) may have blocked signals around it, and
+  // jumping out must not leave them blocked.
+  if (sigsetjmp(frame.env, /*savemask=*/1) == 0) {
     g_active_frame = &frame;
     CopyBytes(src.data(), dst, src.size());
     g_active_frame = saved;

@@ -23,8 +23,9 @@
 // siglongjmp only), and the copy loop calls no library function, so jumping
 // out of it leaves no state behind.
 //
-// Cost: a sigsetjmp (a few nanoseconds: the signal mask is not saved) per
-// call, then a plain copy; use it per chunk, not per byte.
+// Cost: a sigsetjmp, which saves the signal mask (one system call, a few
+// hundred nanoseconds), per call, then a plain copy; use it per chunk of
+// kilobytes, not per byte.
 //
 // Thread-safe. Do not call it from a signal handler.
 

@@ -1,0 +1,390 @@
+// System calls that fail: injected through the os.h seam (open, fstat, mmap,
+// munmap, close, madvise failing with ENOMEM, EMFILE, EACCES, EIO at chosen
+// calls), and real limits (RLIMIT_NOFILE, RLIMIT_AS) in child processes.
+// Each failure must give a Status, leave the counters right and leak
+// nothing; ENOMEM and EMFILE make the manager give back what it caches and
+// retry once.
+
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdint>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "smmap/internal/os.h"
+#include "smmap/smmap.h"
+#include "tests/status_matchers.h"
+#include "tests/test_files.h"
+
+namespace smmap {
+namespace {
+
+using ::smmap::internal::os::FaultInjector;
+using ::smmap::internal::os::SetFaultInjector;
+using ::smmap::internal::os::Syscall;
+using ::smmap::testing::CountOpenFds;
+using ::smmap::testing::TestFile;
+using ::testing::HasSubstr;
+
+const uint64_t kPage = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+
+// Fails the n-th call (1-based) of a system call with a given errno; counts
+// every call. Installed for the lifetime of the object.
+class ScriptedFaults final : public FaultInjector {
+ public:
+  ScriptedFaults() { SetFaultInjector(this); }
+  ~ScriptedFaults() override { SetFaultInjector(nullptr); }
+
+  // From now on, calls number `first`..`last` (counting from now) of `call`
+  // fail with `err`.
+  void Fail(Syscall call, int err, int first = 1, int last = 1) {
+    std::lock_guard<std::mutex> lock(mu_);
+    const int base = calls_[call];
+    for (int i = first; i <= last; ++i) script_[{call, base + i}] = err;
+  }
+  int calls(Syscall call) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return calls_[call];
+  }
+  int BeforeCall(Syscall call) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    const int n = ++calls_[call];
+    auto it = script_.find({call, n});
+    return it == script_.end() ? 0 : it->second;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<Syscall, int> calls_;
+  std::map<std::pair<Syscall, int>, int> script_;
+};
+
+// Lines of /proc/self/maps: the process's mappings.
+size_t CountMappings() {
+  std::ifstream maps("/proc/self/maps");
+  size_t n = 0;
+  for (std::string line; std::getline(maps, line);) ++n;
+  return n;
+}
+
+std::unique_ptr<TilingMemmapManager> Tiling(uint64_t budget_windows,
+                                            uint64_t max_files = 4) {
+  ManagerOptions options;
+  options.window_size = 2 * kPage;
+  options.max_memory_size = budget_windows * 2 * kPage;
+  options.max_open_files = max_files;
+  return std::move(*TilingMemmapManager::Create(options));
+}
+
+class FaultInjectionTest : public ::testing::Test {
+ protected:
+  FaultInjectionTest()
+      : file_(TestFile::Random("faults", 8 * kPage, 1)),
+        other_(TestFile::Random("faults", 4 * kPage, 2)),
+        fds_(CountOpenFds()) {}
+  ~FaultInjectionTest() override { EXPECT_EQ(CountOpenFds(), fds_); }
+
+  TestFile file_;
+  TestFile other_;
+  const size_t fds_;
+};
+
+TEST_F(FaultInjectionTest, OpenFailsWithPermissionDenied) {
+  ScriptedFaults faults;
+  auto mman = Tiling(4);
+  faults.Fail(Syscall::kOpen, EACCES);
+  EXPECT_THAT(mman->MakeCursor(file_.path()),
+              StatusIs(absl::StatusCode::kPermissionDenied,
+                       HasSubstr("open(" + file_.path() + "): Permission denied")));
+  EXPECT_EQ(mman->num_files(), 0u);
+  EXPECT_EQ(mman->num_open_files(), 0u);
+  EXPECT_EQ(mman->stats().files_opened, 0u);
+  EXPECT_OK(mman->MakeCursor(file_.path()));  // the next call is fine
+}
+
+TEST_F(FaultInjectionTest, OpenOutOfDescriptorsClosesCachedOnesAndRetries) {
+  ScriptedFaults faults;
+  auto mman = Tiling(4);
+  ASSERT_OK(mman->MakeCursor(other_.path()));  // caches a descriptor
+  EXPECT_EQ(mman->num_open_files(), 1u);
+  faults.Fail(Syscall::kOpen, EMFILE);
+  ASSERT_OK_AND_ASSIGN(FixedCursor c, mman->MakeCursor(file_.path(), 10, 10));
+  EXPECT_EQ(std::string(c.buffer().begin(), c.buffer().end()), file_.Range(10, 10));
+  EXPECT_EQ(faults.calls(Syscall::kOpen), 3);  // other, failed, retried
+  EXPECT_EQ(mman->stats().files_closed, 1u);   // other's cached descriptor
+  EXPECT_EQ(mman->num_open_files(), 1u);
+}
+
+TEST_F(FaultInjectionTest, OpenOutOfDescriptorsTwiceIsResourceExhausted) {
+  ScriptedFaults faults;
+  auto mman = Tiling(4);
+  ASSERT_OK(mman->MakeCursor(other_.path()));
+  faults.Fail(Syscall::kOpen, EMFILE, 1, 2);
+  EXPECT_THAT(mman->MakeCursor(file_.path()),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       HasSubstr("open(" + file_.path() +
+                                 "): Too many open files; the process is out of "
+                                 "file descriptors (RLIMIT_NOFILE)")));
+  EXPECT_EQ(mman->num_open_files(), 0u);
+  EXPECT_EQ(mman->num_files(), 1u);  // other: its region stays mapped
+}
+
+TEST_F(FaultInjectionTest, FstatFailsOnOpen) {
+  ScriptedFaults faults;
+  auto mman = Tiling(4);
+  faults.Fail(Syscall::kFstat, EIO);
+  const absl::Status status = mman->MakeCursor(file_.path()).status();
+  EXPECT_EQ(status.code(), absl::ErrnoToStatusCode(EIO));
+  EXPECT_THAT(status.message(),
+              HasSubstr("fstat(" + file_.path() + "): Input/output error"));
+  EXPECT_EQ(mman->num_files(), 0u);  // and the descriptor was closed
+}
+
+TEST_F(FaultInjectionTest, FstatFailsBeforeMapping) {
+  ScriptedFaults faults;
+  auto mman = Tiling(4);
+  ASSERT_OK(mman->MakeCursor(file_.path(), 0, 1));  // cached file, window 0
+  faults.Fail(Syscall::kFstat, EIO);
+  const absl::Status status = mman->MakeCursor(file_.path(), 5 * kPage, 1).status();
+  EXPECT_EQ(status.code(), absl::ErrnoToStatusCode(EIO));
+  EXPECT_THAT(status.message(), HasSubstr("fstat(" + file_.path() + ")"));
+  EXPECT_EQ(mman->num_open_regions(), 1u);
+  EXPECT_EQ(mman->num_open_cursors(), 0u);
+  EXPECT_EQ(mman->stats().regions_mapped, 1u);
+  EXPECT_OK(mman->MakeCursor(file_.path(), 5 * kPage, 1));
+}
+
+TEST_F(FaultInjectionTest, MmapOutOfMemoryCollectsAndRetries) {
+  ScriptedFaults faults;
+  auto mman = Tiling(100);
+  for (uint64_t page : {0, 2, 4}) {
+    ASSERT_OK(mman->MakeCursor(file_.path(), page * kPage, 1));  // 3 unused
+  }
+  ASSERT_EQ(mman->num_open_regions(), 3u);
+  faults.Fail(Syscall::kMmap, ENOMEM);
+  ASSERT_OK_AND_ASSIGN(FixedCursor c, mman->MakeCursor(file_.path(), 6 * kPage, 8));
+  EXPECT_EQ(std::string(c.buffer().begin(), c.buffer().end()),
+            file_.Range(6 * kPage, 8));
+  const ManagerStats stats = mman->stats();
+  EXPECT_EQ(stats.map_failures, 1u);
+  EXPECT_EQ(stats.lru_evictions, 3u);  // everything unused, then the retry
+  EXPECT_EQ(mman->num_open_regions(), 1u);
+  EXPECT_EQ(mman->mapped_memory_size(), 2 * kPage);
+}
+
+TEST_F(FaultInjectionTest, MmapOutOfMemoryTwiceIsResourceExhausted) {
+  ScriptedFaults faults;
+  auto mman = Tiling(100);
+  ASSERT_OK(mman->MakeCursor(file_.path(), 0, 1));
+  const size_t mappings = CountMappings();
+  faults.Fail(Syscall::kMmap, ENOMEM, 1, 2);
+  EXPECT_THAT(mman->MakeCursor(file_.path(), 6 * kPage, 8),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       HasSubstr(absl::StrCat("mmap(", file_.path(), ", offset=",
+                                              6 * kPage, ", length=", 2 * kPage,
+                                              "): Cannot allocate memory; unused "
+                                              "regions were unmapped and the call "
+                                              "retried once (check vm.max_map_count"))));
+  EXPECT_EQ(mman->stats().map_failures, 2u);
+  EXPECT_EQ(mman->num_open_regions(), 0u);
+  EXPECT_EQ(mman->mapped_memory_size(), 0u);
+  EXPECT_EQ(mman->num_open_cursors(), 0u);
+  EXPECT_LT(CountMappings(), mappings);  // the collected region is gone
+}
+
+TEST_F(FaultInjectionTest, MmapOutOfMemoryWithNothingToCollectFailsAtOnce) {
+  ScriptedFaults faults;
+  auto mman = Tiling(100);
+  ASSERT_OK_AND_ASSIGN(FixedCursor held, mman->MakeCursor(file_.path(), 0, 1));
+  faults.Fail(Syscall::kMmap, ENOMEM);
+  EXPECT_THAT(mman->MakeCursor(file_.path(), 6 * kPage, 8),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_EQ(faults.calls(Syscall::kMmap), 2);  // no retry: nothing was unused
+  EXPECT_EQ(held.buffer()[0], file_.bytes()[0]);
+}
+
+TEST_F(FaultInjectionTest, MmapPermissionDenied) {
+  ScriptedFaults faults;
+  auto mman = Tiling(4);
+  faults.Fail(Syscall::kMmap, EACCES);
+  EXPECT_THAT(mman->MakeSlidingCursor(file_.path())->At(0),
+              StatusIs(absl::StatusCode::kPermissionDenied,
+                       HasSubstr("mmap(" + file_.path())));
+  EXPECT_EQ(mman->num_open_regions(), 0u);
+}
+
+TEST_F(FaultInjectionTest, MunmapFailingOnceIsRetried) {
+  ScriptedFaults faults;
+  auto mman = Tiling(4);
+  const size_t mappings = CountMappings();
+  ASSERT_OK(mman->MakeCursor(file_.path(), 0, 1));
+  EXPECT_EQ(CountMappings(), mappings + 1);
+  faults.Fail(Syscall::kMunmap, EINVAL);
+  EXPECT_EQ(mman->Collect(), 1u);
+  EXPECT_EQ(CountMappings(), mappings);
+  EXPECT_EQ(mman->stats().unmap_failures, 0u);
+}
+
+TEST_F(FaultInjectionTest, MunmapFailingTwiceIsCounted) {
+  ScriptedFaults faults;
+  auto mman = Tiling(4);
+  ASSERT_OK(mman->MakeCursor(file_.path(), 0, 1));
+  faults.Fail(Syscall::kMunmap, EINVAL, 1, 2);
+  EXPECT_EQ(mman->Collect(), 1u);
+  EXPECT_EQ(mman->stats().unmap_failures, 1u);
+  EXPECT_EQ(mman->num_open_regions(), 0u);
+  EXPECT_EQ(mman->mapped_memory_size(), 0u);
+  // (The two pages stay mapped: munmap refused them; nothing else can be
+  // done, and nothing else leaks.)
+}
+
+TEST_F(FaultInjectionTest, CloseFailingStillReleasesTheDescriptor) {
+  ScriptedFaults faults;
+  auto mman = Tiling(4);
+  ASSERT_OK(mman->MakeCursor(file_.path(), 0, 1));
+  faults.Fail(Syscall::kClose, EIO);
+  mman->Collect();
+  EXPECT_EQ(mman->num_open_files(), 0u);
+  // The fixture checks the descriptor count.
+}
+
+TEST_F(FaultInjectionTest, MadviseFailureIsOnlyAHint) {
+  ScriptedFaults faults;
+  ManagerOptions options;
+  options.advice = AccessAdvice::kSequential;
+  auto mman = std::move(*TilingMemmapManager::Create(options));
+  faults.Fail(Syscall::kMadvise, EINVAL);
+  ASSERT_OK_AND_ASSIGN(FixedCursor c, mman->MakeCursor(file_.path(), 1, 3));
+  EXPECT_EQ(std::string(c.buffer().begin(), c.buffer().end()), file_.Range(1, 3));
+  EXPECT_EQ(faults.calls(Syscall::kMadvise), 1);
+}
+
+TEST_F(FaultInjectionTest, EveryCallFailingInTurn) {
+  // For each system call and each of its first calls in a small scenario:
+  // make that one call fail, run the scenario, and check that the manager
+  // reports a Status or copes, and ends clean.
+  for (Syscall call : {Syscall::kOpen, Syscall::kFstat, Syscall::kMmap,
+                       Syscall::kMunmap, Syscall::kClose}) {
+    for (int nth = 1; nth <= 4; ++nth) {
+      for (int err : {ENOMEM, EMFILE, EACCES, EIO}) {
+        SCOPED_TRACE(absl::StrCat(internal::os::SyscallName(call), " #", nth,
+                                  " errno ", err));
+        ScriptedFaults faults;
+        {
+          auto mman = Tiling(/*budget_windows=*/2, /*max_files=*/1);
+          faults.Fail(call, err, nth, nth);
+          for (uint64_t page : {0, 3, 6, 1}) {
+            const TestFile& f = page == 3 ? other_ : file_;
+            {
+              absl::StatusOr<FixedCursor> c =
+                  mman->MakeCursor(f.path(), page * kPage, 16);
+              if (c.ok()) {
+                ASSERT_EQ(std::string(c->buffer().begin(), c->buffer().end()),
+                          f.Range(page * kPage, 16));
+              } else {
+                EXPECT_THAT(c.status().message(), HasSubstr(f.path()));
+              }
+            }
+            EXPECT_EQ(mman->num_open_cursors(), 0u);
+            EXPECT_EQ(mman->num_used_regions(), 0u);
+            EXPECT_LE(mman->mapped_memory_size(), 4 * kPage);
+          }
+          mman->Collect();
+          EXPECT_EQ(mman->num_open_regions(), 0u);
+          EXPECT_EQ(mman->num_open_files(), 0u);
+        }
+        EXPECT_EQ(CountOpenFds(), fds_);
+      }
+    }
+  }
+}
+
+// --- Real limits, in child processes -------------------------------------------
+
+// Runs `fn` in a child; returns its exit code (0 = all expectations held).
+int InChild(const std::function<int()>& fn) {
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(fn());
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 100 + WTERMSIG(status);
+}
+
+TEST(RealLimitsTest, LoweredOpenFileLimit) {
+  std::vector<TestFile> files;
+  for (int i = 0; i < 12; ++i) files.push_back(TestFile::Random("nofile", 2 * kPage, 30 + i));
+  const int rc = InChild([&files] {
+    // Room for 3 more descriptors than are open now.
+    struct rlimit limit;
+    ::getrlimit(RLIMIT_NOFILE, &limit);
+    limit.rlim_cur = CountOpenFds() + 3;
+    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) return 1;
+    ManagerOptions options;
+    options.max_open_files = 1000;  // more than the process may open
+    auto mman = std::move(*TilingMemmapManager::Create(options));
+    for (int round = 0; round < 2; ++round) {
+      for (const TestFile& f : files) {
+        absl::StatusOr<FixedCursor> c = mman->MakeCursor(f.path(), 100, 10);
+        if (!c.ok()) return 2;  // EMFILE must be absorbed: close and retry
+        if (std::string(c->buffer().begin(), c->buffer().end()) != f.Range(100, 10)) {
+          return 3;
+        }
+      }
+    }
+    if (mman->num_open_files() > 3) return 4;
+    if (mman->stats().files_closed == 0) return 5;
+    return 0;
+  });
+  EXPECT_EQ(rc, 0);
+}
+
+#if !defined(ADDRESS_SANITIZER) && !defined(THREAD_SANITIZER)
+// (Sanitizers reserve terabytes of address space: RLIMIT_AS cannot be used
+// with them.)
+TEST(RealLimitsTest, LoweredAddressSpaceLimit) {
+  TestFile file = TestFile::Random("as", 64 << 20, 50);
+  const int rc = InChild([&file] {
+    ManagerOptions options;
+    options.window_size = 16 << 20;
+    auto mman = std::move(*TilingMemmapManager::Create(options));
+    // Two windows cached, unused.
+    if (!mman->MakeCursor(file.path(), 0, 1).ok()) return 1;
+    if (!mman->MakeCursor(file.path(), 32 << 20, 1).ok()) return 2;
+    // Then room for less than one more window.
+    struct rlimit limit;
+    std::ifstream status("/proc/self/statm");
+    uint64_t pages = 0;
+    status >> pages;
+    limit.rlim_cur = limit.rlim_max = pages * static_cast<uint64_t>(kPage) + (8 << 20);
+    if (::setrlimit(RLIMIT_AS, &limit) != 0) return 3;
+    // Mapping needs room: the manager unmaps the cached windows and retries.
+    absl::StatusOr<FixedCursor> a = mman->MakeCursor(file.path(), 16 << 20, 1);
+    if (!a.ok()) return 4;
+    absl::StatusOr<FixedCursor> b = mman->MakeCursor(file.path(), 48 << 20, 1);
+    if (!b.ok()) return 5;  // fits in what the collected windows gave back
+    // With both held there is no room at all: ResourceExhausted, no crash.
+    absl::StatusOr<FixedCursor> c = mman->MakeCursor(file.path(), 8 << 20, 1);
+    if (c.ok() || !absl::IsResourceExhausted(c.status())) return 6;
+    if (mman->stats().map_failures == 0) return 7;
+    return 0;
+  });
+  EXPECT_EQ(rc, 0);
+}
+#endif
+
+}  // namespace
+}  // namespace smmap
