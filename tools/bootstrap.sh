@@ -89,4 +89,4 @@ done
 
 mkdir -p "$top/third_party"
 ln -sfn "$archives" "$top/third_party/archives"
-log "ready: bazel $(bazel --version 2>/dev/null | awk '{print $2}'), clang $(clang-14 -dumpversion), archives in $archives"
+log "ready: bazel-bootstrap $(dpkg-query -W -f='${Version}' bazel-bootstrap), clang $(clang-14 -dumpversion), archives in $archives"

@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <mutex>
 #include <memory>
 #include <random>
 #include <string>
@@ -360,17 +361,42 @@ void BM_Random4kSlidingCursor(benchmark::State& state) {
 
 // --- Threads -----------------------------------------------------------------
 
-// One manager shared by every thread of the T5 benchmarks, kept warm.
+// State shared by the threads of the T5 benchmarks, kept warm across a
+// run; ResetShared() drops it, so that the page cache can be reset.
+std::mutex g_shared_mu;
+std::unique_ptr<TilingMemmapManager> g_shared_manager;
+const uint8_t* g_shared_mapping = nullptr;
+
 TilingMemmapManager& SharedManager() {
-  static TilingMemmapManager* mman = [] {
-    auto* m = new TilingMemmapManager;
+  std::lock_guard<std::mutex> lock(g_shared_mu);
+  if (g_shared_manager == nullptr) {
+    g_shared_manager = std::make_unique<TilingMemmapManager>();
     for (uint64_t o : RandomOffsets()) {
-      auto c = m->MakeCursor(g_path, o, 4 * kKiB);
+      auto c = g_shared_manager->MakeCursor(g_path, o, 4 * kKiB);
       if (c.ok()) benchmark::DoNotOptimize(XorScan(c->buffer().data(), c->size()));
     }
-    return m;
-  }();
-  return *mman;
+  }
+  return *g_shared_manager;
+}
+
+const uint8_t* SharedMapping() {
+  std::lock_guard<std::mutex> lock(g_shared_mu);
+  if (g_shared_mapping == nullptr) {
+    int fd = OpenOrDie();
+    void* p = ::mmap(nullptr, g_size, PROT_READ, MAP_SHARED, fd, 0);
+    ::close(fd);
+    if (p != MAP_FAILED) g_shared_mapping = static_cast<const uint8_t*>(p);
+  }
+  return g_shared_mapping;
+}
+
+void ResetShared() {
+  std::lock_guard<std::mutex> lock(g_shared_mu);
+  g_shared_manager.reset();
+  if (g_shared_mapping != nullptr) {
+    ::munmap(const_cast<uint8_t*>(g_shared_mapping), g_size);
+    g_shared_mapping = nullptr;
+  }
 }
 
 // T5: random 4 KiB reads through fixed cursors of one shared manager, by
@@ -402,12 +428,7 @@ void BM_ThreadsRandom4kSliding(benchmark::State& state) {
 
 // T5 baseline (L10): random reads of one shared raw mapping.
 void BM_ThreadsRandom4kRawMmap(benchmark::State& state) {
-  static const uint8_t* base = [] {
-    int fd = OpenOrDie();
-    void* p = ::mmap(nullptr, g_size, PROT_READ, MAP_SHARED, fd, 0);
-    ::close(fd);
-    return p == MAP_FAILED ? nullptr : static_cast<const uint8_t*>(p);
-  }();
+  const uint8_t* base = SharedMapping();
   if (base == nullptr) return state.SkipWithError("mmap failed");
   const std::vector<uint64_t>& offsets = RandomOffsets();
   size_t k = static_cast<size_t>(state.thread_index()) * 7919;
@@ -739,6 +760,7 @@ int RunSuite(int argc, char** argv, const UserScan* user) {
                 resident.ok() ? *resident * 100 : -1.0);
     RatioReporter reporter;
     benchmark::RunSpecifiedBenchmarks(&reporter);
+    ResetShared();  // nothing of the file may stay mapped across states
     PrintTargets(reporter, state);
     if (state == CacheState::kLargeFolio && run_t6) PrintThreadsAgainstProcesses();
   }
