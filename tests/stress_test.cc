@@ -171,7 +171,9 @@ TEST_P(StressTest, ThreadsMixOperationsOnSharedFiles) {
   EXPECT_GT(checks.load(), p.hard ? kThreads * 10 : kThreads * 100);
   EXPECT_EQ(mman->num_open_cursors(), 0u);
   EXPECT_EQ(mman->num_used_regions(), 0u);
-  if (p.hard) EXPECT_LE(mman->stats().peak_mapped_bytes, mman->max_memory_size());
+  if (p.hard) {
+    EXPECT_LE(mman->stats().peak_mapped_bytes, mman->max_memory_size());
+  }
   mman->Collect();
   EXPECT_EQ(mman->mapped_memory_size(), 0u);
   EXPECT_EQ(mman->num_open_regions(), 0u);
@@ -231,7 +233,9 @@ TEST_P(StressTest, DestroyManagerWhileOtherThreadsHoldCursors) {
       if (sliding.ok()) {
         absl::StatusOr<uint8_t> byte = sliding->At(0);
         EXPECT_TRUE(byte.ok() || absl::IsFailedPrecondition(byte.status()));
-        if (byte.ok()) EXPECT_EQ(*byte, file.bytes()[0]);
+        if (byte.ok()) {
+          EXPECT_EQ(*byte, file.bytes()[0]);
+        }
       }
       // Cursors are destroyed here, after the manager: the last one frees
       // the manager's state.
