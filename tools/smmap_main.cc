@@ -103,20 +103,18 @@ int Error(absl::string_view command, absl::string_view file,
   return 1;
 }
 
+bench::UserScan ManagerChoice(const Flags& flags) {
+  bench::UserScan choice;
+  choice.greedy = flags.mode == "greedy";
+  choice.options.window_size = flags.window;
+  choice.options.max_memory_size = flags.budget;
+  choice.options.max_open_files = flags.max_files;
+  choice.options.hard_limits = flags.hard;
+  return choice;
+}
+
 absl::StatusOr<std::unique_ptr<MemmapManager>> MakeManager(const Flags& flags) {
-  ManagerOptions options;
-  options.window_size = flags.window;
-  options.max_memory_size = flags.budget;
-  options.max_open_files = flags.max_files;
-  options.hard_limits = flags.hard;
-  if (flags.mode == "greedy") {
-    auto made = GreedyMemmapManager::Create(options);
-    if (!made.ok()) return made.status();
-    return std::unique_ptr<MemmapManager>(std::move(*made));
-  }
-  auto made = TilingMemmapManager::Create(options);
-  if (!made.ok()) return made.status();
-  return std::unique_ptr<MemmapManager>(std::move(*made));
+  return bench::MakeManager(ManagerChoice(flags));
 }
 
 // Writes all of `bytes` to stdout.
@@ -280,12 +278,7 @@ int Bench(const Flags& flags, const std::vector<std::string>& args,
   if (flags.quick) suite_args.push_back("--no_t6");
   std::vector<char*> argv;
   for (std::string& a : suite_args) argv.push_back(a.data());
-  bench::UserScan user;
-  user.greedy = flags.mode == "greedy";
-  user.options.window_size = flags.window;
-  user.options.max_memory_size = flags.budget;
-  user.options.max_open_files = flags.max_files;
-  user.options.hard_limits = flags.hard;
+  const bench::UserScan user = ManagerChoice(flags);
   const int rc = bench::RunSuite(static_cast<int>(argv.size()), argv.data(),
                                  user_options ? &user : nullptr);
   if (!dir.empty()) {

@@ -131,27 +131,36 @@ void BM_ScanRead(benchmark::State& state) {
   SetBytes(state, g_size);
 }
 
+// Scans [begin, begin + size) of the benchmark file through a sliding cursor
+// of `mman` (size 0: to the end); returns the checksum.
+absl::StatusOr<uint64_t> SlidingScan(MemmapManager& mman, uint64_t begin = 0,
+                                     uint64_t size = 0) {
+  absl::StatusOr<SlidingCursor> cursor = mman.MakeSlidingCursor(g_path, begin, size);
+  if (!cursor.ok()) return cursor.status();
+  uint64_t x = 0;
+  uint64_t ofs = begin;
+  absl::Status status =
+      cursor->ForEachChunk(0, cursor->size(), [&](absl::Span<const uint8_t> c) {
+        x ^= XorScan(c.data(), c.size(), ofs);
+        ofs += c.size();
+      });
+  if (!status.ok()) return status;
+  return x;
+}
+
 // T1/T2: a sliding cursor's chunk scan with a fresh manager per pass (so it
 // maps and unmaps like the raw baselines). range(0) is the window size, 0
-// for the default options.
+// for the default options; range(1) asks for MAP_POPULATE.
 void BM_ScanSliding(benchmark::State& state) {
-  ManagerOptions options;
-  if (state.range(0) > 0) options.window_size = static_cast<uint64_t>(state.range(0));
-  options.populate = state.range(1) != 0;
+  UserScan scan;
+  if (state.range(0) > 0) scan.options.window_size = static_cast<uint64_t>(state.range(0));
+  scan.options.populate = state.range(1) != 0;
   for (auto _ : state) {
-    auto mman = TilingMemmapManager::Create(options);
+    auto mman = MakeManager(scan);
     if (!mman.ok()) return Fail(state, mman.status());
-    auto cursor = (*mman)->MakeSlidingCursor(g_path);
-    if (!cursor.ok()) return Fail(state, cursor.status());
-    uint64_t x = 0;
-    uint64_t ofs = 0;
-    absl::Status status =
-        cursor->ForEachChunk(0, cursor->size(), [&](absl::Span<const uint8_t> c) {
-          x ^= XorScan(c.data(), c.size(), ofs);
-          ofs += c.size();
-        });
-    if (!status.ok()) return Fail(state, status);
-    benchmark::DoNotOptimize(x);
+    absl::StatusOr<uint64_t> x = SlidingScan(**mman);
+    if (!x.ok()) return Fail(state, x.status());
+    benchmark::DoNotOptimize(*x);
   }
   SetBytes(state, g_size);
 }
@@ -161,27 +170,11 @@ UserScan g_user;
 
 void BM_ScanSlidingUser(benchmark::State& state) {
   for (auto _ : state) {
-    std::unique_ptr<MemmapManager> mman;
-    if (g_user.greedy) {
-      auto made = GreedyMemmapManager::Create(g_user.options);
-      if (!made.ok()) return Fail(state, made.status());
-      mman = std::move(*made);
-    } else {
-      auto made = TilingMemmapManager::Create(g_user.options);
-      if (!made.ok()) return Fail(state, made.status());
-      mman = std::move(*made);
-    }
-    auto cursor = mman->MakeSlidingCursor(g_path);
-    if (!cursor.ok()) return Fail(state, cursor.status());
-    uint64_t x = 0;
-    uint64_t ofs = 0;
-    absl::Status status =
-        cursor->ForEachChunk(0, cursor->size(), [&](absl::Span<const uint8_t> c) {
-          x ^= XorScan(c.data(), c.size(), ofs);
-          ofs += c.size();
-        });
-    if (!status.ok()) return Fail(state, status);
-    benchmark::DoNotOptimize(x);
+    auto mman = MakeManager(g_user);
+    if (!mman.ok()) return Fail(state, mman.status());
+    absl::StatusOr<uint64_t> x = SlidingScan(**mman);
+    if (!x.ok()) return Fail(state, x.status());
+    benchmark::DoNotOptimize(*x);
   }
   SetBytes(state, g_size);
 }
@@ -598,20 +591,11 @@ void PrintTargets(const RatioReporter& r, CacheState state) {
 // Scans half `half` (0 or 1) of the file `passes` times through `mman`.
 void ScanHalf(MemmapManager& mman, int half, int passes) {
   const uint64_t mid = g_size / 2;
-  const uint64_t begin = half == 0 ? 0 : mid;
-  const uint64_t size = half == 0 ? mid : g_size - mid;
   for (int pass = 0; pass < passes; ++pass) {
-    auto cursor = mman.MakeSlidingCursor(g_path, begin, size);
-    if (!cursor.ok()) std::abort();
-    uint64_t x = 0;
-    uint64_t ofs = begin;
-    absl::Status status = cursor->ForEachChunk(
-        0, size, [&](absl::Span<const uint8_t> chunk) {
-          x ^= XorScan(chunk.data(), chunk.size(), ofs);
-          ofs += chunk.size();
-        });
-    if (!status.ok()) std::abort();
-    benchmark::DoNotOptimize(x);
+    absl::StatusOr<uint64_t> x = half == 0 ? SlidingScan(mman, 0, mid)
+                                           : SlidingScan(mman, mid, g_size - mid);
+    if (!x.ok()) std::abort();
+    benchmark::DoNotOptimize(*x);
   }
 }
 
@@ -684,6 +668,17 @@ void PrintThreadsAgainstProcesses() {
 
 namespace smmap {
 namespace bench {
+
+absl::StatusOr<std::unique_ptr<MemmapManager>> MakeManager(const UserScan& scan) {
+  if (scan.greedy) {
+    auto made = GreedyMemmapManager::Create(scan.options);
+    if (!made.ok()) return made.status();
+    return std::unique_ptr<MemmapManager>(std::move(*made));
+  }
+  auto made = TilingMemmapManager::Create(scan.options);
+  if (!made.ok()) return made.status();
+  return std::unique_ptr<MemmapManager>(std::move(*made));
+}
 
 int RunSuite(int argc, char** argv, const UserScan* user) {
   std::string file;

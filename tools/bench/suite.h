@@ -16,6 +16,10 @@
 #ifndef SMMAP_TOOLS_BENCH_SUITE_H_
 #define SMMAP_TOOLS_BENCH_SUITE_H_
 
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "smmap/manager.h"
 #include "smmap/options.h"
 
 namespace smmap {
@@ -26,6 +30,9 @@ struct UserScan {
   bool greedy = false;
   ManagerOptions options;
 };
+
+// A greedy or tiling manager with `scan.options`.
+absl::StatusOr<std::unique_ptr<MemmapManager>> MakeManager(const UserScan& scan);
 
 // Runs the suite with command-line flags `argv`; `user` (may be null) adds
 // a scan with those options. Returns a process exit code.
