@@ -129,6 +129,7 @@ absl::StatusOr<Config> ResolveOptions(const ManagerOptions& options,
       os::OpenFileLimit() / 4, 1, kMaxDefaultOpenFiles));
   config.hard_limits = options.hard_limits;
   config.populate = options.populate;
+  config.immutable_files = options.immutable_files;
   config.advice = options.advice;
   if (config.hard_limits) {
     if (config.max_memory_size == 0) {
@@ -202,14 +203,11 @@ absl::StatusOr<FixedCursor> Core::MakeFixed(const FileRef& file,
                                             uint64_t offset, uint64_t size) {
   SMMAP_RETURN_IF_ERROR(CheckRange(file, offset, size));
   FixedCursor cursor;
-  {
-    MutexLock lock(&mu_);
-    if (TryFixedFromCacheLocked(file, offset, size, &cursor)) return cursor;
-  }
   Deferred deferred;
   absl::Status status;
   {
     MutexLock lock(&mu_);
+    if (TryFixedFromCacheLocked(file, offset, size, &cursor)) return cursor;
     status = MakeFixedLocked(file, offset, size, &cursor, &deferred);
   }
   Finish(this, deferred);
@@ -769,8 +767,15 @@ absl::StatusOr<Region*> Core::AcquireLocked(FileEntry** entry, uint64_t ofs,
     }
   }
   ++stats_.cursor_misses;
-  // About to map: learn the file's current size (and identity) first.
-  SMMAP_RETURN_IF_ERROR(RefreshLocked(entry, /*may_switch=*/!sliding, deferred));
+  // About to map: learn the file's current size (and identity) first,
+  // unless the files are declared immutable and the request lies inside
+  // what is known (a descriptor is needed to map, though).
+  if (!config_.immutable_files || ofs >= (*entry)->size || (*entry)->fd() < 0) {
+    SMMAP_RETURN_IF_ERROR(
+        RefreshLocked(entry, /*may_switch=*/!sliding, deferred));
+  } else if ((*entry)->owned_fd.valid()) {
+    fd_lru_.MoveToBack(*entry);
+  }
   FileEntry* file = *entry;
   if (ofs >= file->size) return OffsetBeyondEnd(ofs, file->size, *file);
   Region* region = FindRegionLocked(*file, index, needed_end(*file));

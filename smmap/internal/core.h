@@ -93,6 +93,7 @@ struct Config {
   uint64_t max_open_files = 0;
   bool hard_limits = false;
   bool populate = false;
+  bool immutable_files = false;
   AccessAdvice advice = AccessAdvice::kNone;
 };
 
