@@ -174,30 +174,34 @@ class Harness {
         break;
       }
       case 4: {  // read the sliding cursor, within the file's current size
-        const uint64_t i = PickNumber(c_, sliding_.size());
-        const uint64_t abs = sliding_.ofs() + i;
-        if (abs >= size() || i >= sliding_.size()) {
-          if (i < sliding_.size()) {
-            // The file shrank below the cursor's range. Cached regions
-            // mapped before the shrink would raise SIGBUS (the documented
-            // hazard): let go of every cursor and collect them, so the
-            // manager must re-examine the file and report DataLoss.
-            cursors_.clear();
-            sliding_.ReleaseRegion();
-            mman_->Collect();
-            absl::StatusOr<uint8_t> byte = sliding_.At(static_cast<int64_t>(i));
-            SMMAP_FUZZ_CHECK(absl::IsDataLoss(byte.status()) ||
-                                 absl::IsFailedPrecondition(byte.status()),
-                             byte.status().ToString());
-          } else {
-            Check(sliding_.At(static_cast<int64_t>(i)).status(), "At");
-          }
+        // Any 64-bit index, as At() reads it: negative ones count from the
+        // end.
+        const int64_t n = static_cast<int64_t>(sliding_.size());
+        const int64_t index = static_cast<int64_t>(PickNumber(c_, sliding_.size()));
+        const int64_t effective = index < 0 ? index + n : index;
+        if (effective < 0 || effective >= n) {
+          const absl::Status status = sliding_.At(index).status();
+          SMMAP_FUZZ_CHECK(absl::IsOutOfRange(status), status.ToString());
           break;
         }
-        absl::StatusOr<uint8_t> byte = sliding_.At(static_cast<int64_t>(i));
+        const uint64_t abs = sliding_.ofs() + static_cast<uint64_t>(effective);
+        if (abs >= size()) {
+          // The file shrank below the cursor's range. Cached regions
+          // mapped before the shrink would raise SIGBUS (the documented
+          // hazard): let go of every cursor and collect them, so the
+          // manager must re-examine the file and report DataLoss.
+          cursors_.clear();
+          sliding_.ReleaseRegion();
+          mman_->Collect();
+          const absl::Status status = sliding_.At(index).status();
+          SMMAP_FUZZ_CHECK(absl::IsDataLoss(status) || absl::IsFailedPrecondition(status),
+                           status.ToString());
+          break;
+        }
+        absl::StatusOr<uint8_t> byte = sliding_.At(index);
         Check(byte.status(), "At");
         if (byte.ok()) {
-          SMMAP_FUZZ_CHECK(*byte == file_->bytes()[abs], absl::StrCat("At(", i, ")"));
+          SMMAP_FUZZ_CHECK(*byte == file_->bytes()[abs], absl::StrCat("At(", index, ")"));
         }
         break;
       }
