@@ -35,11 +35,17 @@ const uint64_t kPage = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
 constexpr int kMaxSteps = 120;
 
 uint64_t PickNumber(ByteChoices& c, uint64_t file_size) {
-  static const uint64_t kSpecial[] = {
-      0,          1,           (uint64_t{1} << 31) - 1, uint64_t{1} << 32,
-      (uint64_t{1} << 32) + 1, uint64_t{1} << 40,       uint64_t{1} << 62,
-      (uint64_t{1} << 63) - 1, uint64_t{1} << 63,       UINT64_MAX,
-      UINT64_MAX - 1};
+  static const uint64_t kSpecial[] = {0,
+                                      1,
+                                      (uint64_t{1} << 31) - 1,
+                                      uint64_t{1} << 32,
+                                      (uint64_t{1} << 32) + 1,
+                                      uint64_t{1} << 40,
+                                      uint64_t{1} << 62,
+                                      (uint64_t{1} << 63) - 1,
+                                      uint64_t{1} << 63,
+                                      UINT64_MAX,
+                                      UINT64_MAX - 1};
   switch (c.Uniform(0, 4)) {
     case 0:
       return kSpecial[c.Uniform(0, sizeof(kSpecial) / sizeof(kSpecial[0]) - 1)];
@@ -102,7 +108,8 @@ class Harness {
       Check(made.status(), "tiling Create");
       if (made.ok()) mman_ = std::move(*made);
     }
-    if (mman_ == nullptr) mman_ = std::make_unique<smmap::TilingMemmapManager>();
+    if (mman_ == nullptr)
+      mman_ = std::make_unique<smmap::TilingMemmapManager>();
   }
 
   smmap::FileRef PickFile(std::string* storage) {
@@ -140,9 +147,10 @@ class Harness {
   // SIGBUS: the documented hazard of files that shrink).
   void CheckBytes(uint64_t ofs, absl::Span<const uint8_t> seen) {
     if (ofs > size() || seen.size() > size() - ofs) return;
-    SMMAP_FUZZ_CHECK(std::equal(seen.begin(), seen.end(), file_->bytes().begin() +
-                                    static_cast<std::ptrdiff_t>(ofs)),
-                     absl::StrCat("bytes differ at ", ofs));
+    SMMAP_FUZZ_CHECK(
+        std::equal(seen.begin(), seen.end(),
+                   file_->bytes().begin() + static_cast<std::ptrdiff_t>(ofs)),
+        absl::StrCat("bytes differ at ", ofs));
   }
 
   void Step() {
@@ -154,7 +162,8 @@ class Harness {
         const smmap::FileRef file = PickFile(&storage);
         const uint64_t ofs = PickNumber(c_, size());
         const uint64_t n = c_.Bool() ? 0 : PickNumber(c_, size());
-        absl::StatusOr<smmap::FixedCursor> got = mman_->MakeCursor(file, ofs, n);
+        absl::StatusOr<smmap::FixedCursor> got =
+            mman_->MakeCursor(file, ofs, n);
         Check(got.status(), absl::StrCat("MakeCursor(", ofs, ", ", n, ")"));
         if (!got.ok()) break;
         SMMAP_FUZZ_CHECK(got->ofs() == ofs, "offset");
@@ -177,7 +186,8 @@ class Harness {
         // Any 64-bit index, as At() reads it: negative ones count from the
         // end.
         const int64_t n = static_cast<int64_t>(sliding_.size());
-        const int64_t index = static_cast<int64_t>(PickNumber(c_, sliding_.size()));
+        const int64_t index =
+            static_cast<int64_t>(PickNumber(c_, sliding_.size()));
         const int64_t effective = index < 0 ? index + n : index;
         if (effective < 0 || effective >= n) {
           const absl::Status status = sliding_.At(index).status();
@@ -194,14 +204,16 @@ class Harness {
           sliding_.ReleaseRegion();
           mman_->Collect();
           const absl::Status status = sliding_.At(index).status();
-          SMMAP_FUZZ_CHECK(absl::IsDataLoss(status) || absl::IsFailedPrecondition(status),
-                           status.ToString());
+          SMMAP_FUZZ_CHECK(
+              absl::IsDataLoss(status) || absl::IsFailedPrecondition(status),
+              status.ToString());
           break;
         }
         absl::StatusOr<uint8_t> byte = sliding_.At(index);
         Check(byte.status(), "At");
         if (byte.ok()) {
-          SMMAP_FUZZ_CHECK(*byte == file_->bytes()[abs], absl::StrCat("At(", index, ")"));
+          SMMAP_FUZZ_CHECK(*byte == file_->bytes()[abs],
+                           absl::StrCat("At(", index, ")"));
         }
         break;
       }
@@ -223,7 +235,8 @@ class Harness {
             break;
           }
           case 3: {
-            absl::StatusOr<smmap::FixedCursor> next = cursor.NextCursor(PickNumber(c_, size()));
+            absl::StatusOr<smmap::FixedCursor> next =
+                cursor.NextCursor(PickNumber(c_, size()));
             Check(next.status(), "NextCursor");
             if (next.ok()) CheckBytes(next->ofs(), next->buffer());
             break;

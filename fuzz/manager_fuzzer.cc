@@ -52,7 +52,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     files.emplace_back(PatternBytes(file_size, i + 1));
   }
   std::vector<DriverFile> driver_files;
-  for (const MemFile& f : files) driver_files.push_back({f.path(), -1, f.bytes()});
+  for (const MemFile& f : files)
+    driver_files.push_back({f.path(), -1, f.bytes()});
   // The first file by descriptor too: a distinct file to the manager.
   driver_files.push_back({"", files[0].fd(), files[0].bytes()});
   {

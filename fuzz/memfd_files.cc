@@ -16,8 +16,8 @@ namespace fuzz {
 
 void Die(const char* file, int line, const char* condition,
          const std::string& message) {
-  std::fprintf(stderr, "%s:%d: check failed: %s\n  %s\n", file, line,
-               condition, message.c_str());
+  std::fprintf(stderr, "%s:%d: check failed: %s\n  %s\n", file, line, condition,
+               message.c_str());
   std::abort();
 }
 
@@ -46,7 +46,9 @@ MemFile::~MemFile() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-std::string MemFile::path() const { return absl::StrCat("/proc/self/fd/", fd_); }
+std::string MemFile::path() const {
+  return absl::StrCat("/proc/self/fd/", fd_);
+}
 
 void MemFile::Rewrite(const std::vector<uint8_t>& bytes) {
   bytes_ = bytes;

@@ -41,10 +41,10 @@ class MemFile {
 std::vector<uint8_t> PatternBytes(uint64_t size, uint64_t seed);
 
 // Aborts with `message` if `condition` is false: how fuzzers report.
-#define SMMAP_FUZZ_CHECK(condition, message)                               \
-  do {                                                                     \
-    if (!(condition)) ::smmap::fuzz::Die(__FILE__, __LINE__, #condition,   \
-                                         (message));                      \
+#define SMMAP_FUZZ_CHECK(condition, message)                         \
+  do {                                                               \
+    if (!(condition))                                                \
+      ::smmap::fuzz::Die(__FILE__, __LINE__, #condition, (message)); \
   } while (false)
 
 [[noreturn]] void Die(const char* file, int line, const char* condition,

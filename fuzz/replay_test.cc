@@ -28,7 +28,8 @@ std::vector<std::string> CorpusFiles() {
   DIR* dir = ::opendir(g_corpus.c_str());
   if (dir == nullptr) return files;
   while (dirent* entry = ::readdir(dir)) {
-    if (entry->d_name[0] != '.') files.push_back(g_corpus + "/" + entry->d_name);
+    if (entry->d_name[0] != '.')
+      files.push_back(g_corpus + "/" + entry->d_name);
   }
   ::closedir(dir);
   return files;

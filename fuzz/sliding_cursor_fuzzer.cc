@@ -92,7 +92,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       by_fd ? mman->MakeSlidingCursor(file.fd(), ofs, len)
             : mman->MakeSlidingCursor(file.path(), ofs, len);
   if (ofs >= file_size && !(ofs == 0 && file_size == 0)) {
-    SMMAP_FUZZ_CHECK(absl::IsOutOfRange(made.status()), made.status().ToString());
+    SMMAP_FUZZ_CHECK(absl::IsOutOfRange(made.status()),
+                     made.status().ToString());
     return 0;
   }
   SMMAP_FUZZ_CHECK(made.ok(), made.status().ToString());
@@ -100,8 +101,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const uint64_t end = len == 0 ? file_size : std::min(file_size, ofs + len);
   SMMAP_FUZZ_CHECK(cursor.ofs() == ofs && cursor.size() == end - ofs,
                    absl::StrCat(cursor.ofs(), " ", cursor.size()));
-  const std::string all(file.bytes().begin() + static_cast<std::ptrdiff_t>(ofs),
-                        file.bytes().begin() + static_cast<std::ptrdiff_t>(end));
+  const std::string all(
+      file.bytes().begin() + static_cast<std::ptrdiff_t>(ofs),
+      file.bytes().begin() + static_cast<std::ptrdiff_t>(end));
   const int64_t n = static_cast<int64_t>(all.size());
 
   for (int step = 0; step < kMaxSteps && !c.Exhausted(); ++step) {
@@ -110,19 +112,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         const int64_t i = PickIndex(c, n);
         absl::StatusOr<uint8_t> got = cursor.At(i);
         const bool inside = i >= -n && i < n;
-        SMMAP_FUZZ_CHECK(got.ok() == inside, absl::StrCat(i, " ", got.status().ToString()));
+        SMMAP_FUZZ_CHECK(got.ok() == inside,
+                         absl::StrCat(i, " ", got.status().ToString()));
         if (inside) {
-          SMMAP_FUZZ_CHECK(!got.ok() || static_cast<char>(*got) == all[static_cast<size_t>(i < 0 ? i + n : i)],
-                           absl::StrCat("At(", i, ")"));
+          SMMAP_FUZZ_CHECK(
+              !got.ok() || static_cast<char>(*got) ==
+                               all[static_cast<size_t>(i < 0 ? i + n : i)],
+              absl::StrCat("At(", i, ")"));
         } else {
-          SMMAP_FUZZ_CHECK(absl::IsOutOfRange(got.status()), got.status().ToString());
+          SMMAP_FUZZ_CHECK(absl::IsOutOfRange(got.status()),
+                           got.status().ToString());
         }
         break;
       }
       case 1: {  // operator[] on valid indices
         if (n == 0) break;
         const uint64_t i = c.Uniform(0, static_cast<uint64_t>(n) - 1);
-        SMMAP_FUZZ_CHECK(static_cast<char>(cursor[i]) == all[i], absl::StrCat("[", i, "]"));
+        SMMAP_FUZZ_CHECK(static_cast<char>(cursor[i]) == all[i],
+                         absl::StrCat("[", i, "]"));
         SMMAP_FUZZ_CHECK(cursor.status().ok(), cursor.status().ToString());
         break;
       }
@@ -130,7 +137,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         const int64_t b = PickIndex(c, n);
         const bool open_end = c.Bool();
         const int64_t e = open_end ? n : PickIndex(c, n);
-        absl::StatusOr<smmap::Bytes> got = open_end ? cursor.Slice(b) : cursor.Slice(b, e);
+        absl::StatusOr<smmap::Bytes> got =
+            open_end ? cursor.Slice(b) : cursor.Slice(b, e);
         SMMAP_FUZZ_CHECK(got.ok(), got.status().ToString());
         SMMAP_FUZZ_CHECK(std::string(got->string_view()) == PySlice(all, b, e),
                          absl::StrCat("Slice(", b, ", ", e, ")"));
@@ -141,43 +149,53 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         const uint64_t count = c.Uniform(0, 3 * kPage);
         std::vector<uint8_t> dst(count);
         absl::Status status = cursor.Read(at, absl::MakeSpan(dst));
-        const bool inside = at <= static_cast<uint64_t>(n) && count <= static_cast<uint64_t>(n) - at;
+        const bool inside = at <= static_cast<uint64_t>(n) &&
+                            count <= static_cast<uint64_t>(n) - at;
         SMMAP_FUZZ_CHECK(status.ok() == inside, status.ToString());
         if (inside) {
-          SMMAP_FUZZ_CHECK(Str(dst) == all.substr(at, count), absl::StrCat("Read(", at, ")"));
+          SMMAP_FUZZ_CHECK(Str(dst) == all.substr(at, count),
+                           absl::StrCat("Read(", at, ")"));
         } else {
           SMMAP_FUZZ_CHECK(absl::IsOutOfRange(status), status.ToString());
         }
         break;
       }
       case 4: {  // ForEachChunk() with any offset and length
-        const uint64_t at = c.Bool() ? c.Uniform(0, static_cast<uint64_t>(n) + 2)
-                                     : c.Uniform(0, UINT64_MAX);
-        const uint64_t count = c.Bool() ? c.Uniform(0, static_cast<uint64_t>(n) + 2)
-                                        : c.Uniform(0, UINT64_MAX);
+        const uint64_t at = c.Bool()
+                                ? c.Uniform(0, static_cast<uint64_t>(n) + 2)
+                                : c.Uniform(0, UINT64_MAX);
+        const uint64_t count = c.Bool()
+                                   ? c.Uniform(0, static_cast<uint64_t>(n) + 2)
+                                   : c.Uniform(0, UINT64_MAX);
         std::string got;
-        absl::Status status = cursor.ForEachChunk(at, count, [&](absl::Span<const uint8_t> chunk) {
-          SMMAP_FUZZ_CHECK(!chunk.empty(), "empty chunk");
-          got += Str(chunk);
-        });
-        const bool inside = at <= static_cast<uint64_t>(n) && count <= static_cast<uint64_t>(n) - at;
+        absl::Status status = cursor.ForEachChunk(
+            at, count, [&](absl::Span<const uint8_t> chunk) {
+              SMMAP_FUZZ_CHECK(!chunk.empty(), "empty chunk");
+              got += Str(chunk);
+            });
+        const bool inside = at <= static_cast<uint64_t>(n) &&
+                            count <= static_cast<uint64_t>(n) - at;
         SMMAP_FUZZ_CHECK(status.ok() == inside, status.ToString());
-        if (inside) SMMAP_FUZZ_CHECK(got == all.substr(at, count), "chunks differ");
+        if (inside)
+          SMMAP_FUZZ_CHECK(got == all.substr(at, count), "chunks differ");
         break;
       }
       default: {  // Chunk(), and letting go of the region
         const uint64_t at = c.Uniform(0, static_cast<uint64_t>(n) + 1);
         absl::StatusOr<absl::Span<const uint8_t>> chunk = cursor.Chunk(at);
-        SMMAP_FUZZ_CHECK(chunk.ok() == (at < static_cast<uint64_t>(n)), chunk.status().ToString());
+        SMMAP_FUZZ_CHECK(chunk.ok() == (at < static_cast<uint64_t>(n)),
+                         chunk.status().ToString());
         if (chunk.ok()) {
-          SMMAP_FUZZ_CHECK(!chunk->empty() && Str(*chunk) == all.substr(at, chunk->size()),
-                           absl::StrCat("Chunk(", at, ")"));
+          SMMAP_FUZZ_CHECK(
+              !chunk->empty() && Str(*chunk) == all.substr(at, chunk->size()),
+              absl::StrCat("Chunk(", at, ")"));
         }
         if (c.Bool()) cursor.ReleaseRegion();
         break;
       }
     }
-    SMMAP_FUZZ_CHECK(mman->num_used_regions() <= 1, "a sliding cursor pins one region");
+    SMMAP_FUZZ_CHECK(mman->num_used_regions() <= 1,
+                     "a sliding cursor pins one region");
   }
   return 0;
 }

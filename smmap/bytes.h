@@ -27,7 +27,9 @@ class Bytes final {
   // A view of memory owned elsewhere.
   static Bytes View(absl::Span<const uint8_t> view) { return Bytes(view); }
   // Owns `bytes`.
-  static Bytes Copy(std::vector<uint8_t> bytes) { return Bytes(std::move(bytes)); }
+  static Bytes Copy(std::vector<uint8_t> bytes) {
+    return Bytes(std::move(bytes));
+  }
 
   Bytes(Bytes&& other) noexcept = default;
   Bytes& operator=(Bytes&& other) noexcept = default;

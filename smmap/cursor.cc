@@ -54,15 +54,13 @@ std::string FixedCursor::name() const {
   return file_ == nullptr ? std::string() : file_->Name();
 }
 
-int FixedCursor::fd() const {
-  return file_ == nullptr ? -1 : file_->caller_fd;
-}
+int FixedCursor::fd() const { return file_ == nullptr ? -1 : file_->caller_fd; }
 
 absl::Status FixedCursor::Release() {
   if (!open_) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "Release() of a cursor that is already closed (offset ", ofs_,
-        ", size ", size_, ", file: ", name(), ")"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("Release() of a cursor that is already closed (offset ",
+                     ofs_, ", size ", size_, ", file: ", name(), ")"));
   }
   core_->ReleaseFixed(file_, region_);
   region_ = nullptr;
@@ -102,8 +100,8 @@ absl::StatusOr<FixedCursor> FixedCursor::MakeCursor(uint64_t offset,
         "MakeCursor() on a cursor bound to no manager (default-constructed "
         "or moved from)");
   }
-  const FileRef file = file_->caller_fd >= 0 ? FileRef(file_->caller_fd)
-                                             : FileRef(file_->path);
+  const FileRef file =
+      file_->caller_fd >= 0 ? FileRef(file_->caller_fd) : FileRef(file_->path);
   return core_->MakeFixed(file, offset, size);
 }
 
@@ -115,9 +113,9 @@ absl::StatusOr<FixedCursor> FixedCursor::NextCursor(uint64_t size) const {
   if (core_ != nullptr && size_ == 0) {
     // Only a cursor on an empty file is empty; nothing follows it (and a
     // loop over NextCursor() must end).
-    return absl::OutOfRangeError(absl::StrCat(
-        "Offset(", ofs_end(), ") beyond file-size(", file_size_,
-        ") for file: ", file_->Name()));
+    return absl::OutOfRangeError(absl::StrCat("Offset(", ofs_end(),
+                                              ") beyond file-size(", file_size_,
+                                              ") for file: ", file_->Name()));
   }
   return MakeCursor(ofs_end(), size);
 }

@@ -68,7 +68,9 @@ class FixedCursor final {
   uint64_t file_size() const { return file_size_; }
   bool closed() const { return !open_; }
   // Whether `ofs` is a file offset inside [ofs(), ofs_end()).
-  bool IncludesOfs(uint64_t ofs) const { return ofs_ <= ofs && ofs < ofs_end(); }
+  bool IncludesOfs(uint64_t ofs) const {
+    return ofs_ <= ofs && ofs < ofs_end();
+  }
 
   // The path the cursor's file was named by, or empty if it was named by a
   // descriptor. Valid while this cursor is alive.

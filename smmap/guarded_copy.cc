@@ -23,8 +23,8 @@ struct GuardFrame {
 };
 
 // Initial-exec TLS: reading it in a signal handler allocates nothing.
-__attribute__((tls_model("initial-exec"))) thread_local GuardFrame*
-    g_active_frame = nullptr;
+__attribute__((tls_model(
+    "initial-exec"))) thread_local GuardFrame* g_active_frame = nullptr;
 
 struct sigaction g_previous;
 
@@ -114,8 +114,8 @@ absl::Status GuardedCopy(absl::Span<const uint8_t> src, uint8_t* dst,
   }
   if (fault_offset != nullptr) *fault_offset = offset;
   return absl::DataLossError(absl::StrCat(
-      "Reading mapped bytes raised SIGBUS at byte ", offset, " of ",
-      src.size(), ": the file was truncated while mapped"));
+      "Reading mapped bytes raised SIGBUS at byte ", offset, " of ", src.size(),
+      ": the file was truncated while mapped"));
 }
 
 }  // namespace smmap

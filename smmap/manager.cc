@@ -11,7 +11,8 @@ namespace {
 
 internal::Core* DefaultCore(bool greedy) {
   // Default options are always valid.
-  return new internal::Core(*internal::ResolveOptions(ManagerOptions(), greedy));
+  return new internal::Core(
+      *internal::ResolveOptions(ManagerOptions(), greedy));
 }
 
 }  // namespace
@@ -26,8 +27,9 @@ absl::StatusOr<FixedCursor> MemmapManager::MakeCursor(FileRef file,
   return core_->MakeFixed(file, offset, size);
 }
 
-absl::StatusOr<SlidingCursor> MemmapManager::MakeSlidingCursor(
-    FileRef file, uint64_t offset, uint64_t size) {
+absl::StatusOr<SlidingCursor> MemmapManager::MakeSlidingCursor(FileRef file,
+                                                               uint64_t offset,
+                                                               uint64_t size) {
   return core_->MakeSliding(file, offset, size);
 }
 
@@ -46,9 +48,7 @@ size_t MemmapManager::num_open_cursors() const {
 uint64_t MemmapManager::mapped_memory_size() const {
   return core_->mapped_memory_size();
 }
-size_t MemmapManager::num_open_files() const {
-  return core_->num_open_files();
-}
+size_t MemmapManager::num_open_files() const { return core_->num_open_files(); }
 size_t MemmapManager::num_files() const { return core_->num_files(); }
 uint64_t MemmapManager::window_size() const {
   return core_->config().window_size;

@@ -9,7 +9,8 @@
 //
 //   smmap::TilingMemmapManager mman;           // default options
 //   absl::StatusOr<smmap::FixedCursor> c = mman.MakeCursor("data.bin");
-//   absl::StatusOr<smmap::SlidingCursor> s = mman.MakeSlidingCursor("data.bin");
+//   absl::StatusOr<smmap::SlidingCursor> s =
+//   mman.MakeSlidingCursor("data.bin");
 //
 //   smmap::ManagerOptions options;
 //   options.window_size = 64 << 20;

@@ -73,9 +73,9 @@ absl::Status SlidingCursor::MoveTo(uint64_t i) {
         "from)");
   }
   if (i >= size_) {
-    return absl::OutOfRangeError(absl::StrCat(
-        "Index(", i, ") beyond the size(", size_,
-        ") of the sliding cursor for file: ", file_->Name()));
+    return absl::OutOfRangeError(
+        absl::StrCat("Index(", i, ") beyond the size(", size_,
+                     ") of the sliding cursor for file: ", file_->Name()));
   }
   return core_->Slide(this, i);
 }
@@ -138,16 +138,16 @@ absl::Status SlidingCursor::ReadGuarded(uint64_t offset,
   uint8_t* out = dst.data();
   uint64_t at = offset;
   absl::Status fault;
-  SMMAP_RETURN_IF_ERROR(ForEachChunk(
-      offset, dst.size(), [&](absl::Span<const uint8_t> chunk) {
+  SMMAP_RETURN_IF_ERROR(
+      ForEachChunk(offset, dst.size(), [&](absl::Span<const uint8_t> chunk) {
         if (!fault.ok()) return;
         size_t bad = 0;
         if (!GuardedCopy(chunk, out, &bad).ok()) {
           fault = absl::DataLossError(absl::StrCat(
               "File shrank while mapped: reading offset ", ofs_ + at + bad,
               " raised SIGBUS (sliding cursor on [", ofs_, ", ", ofs_end(),
-              ") made when the file had ", file_size_, " bytes): ",
-              file_->Name()));
+              ") made when the file had ", file_size_,
+              " bytes): ", file_->Name()));
         }
         out += chunk.size();
         at += chunk.size();
@@ -175,7 +175,8 @@ absl::Status SlidingCursor::ForEachChunk(
   }
   while (length > 0) {
     SMMAP_ASSIGN_OR_RETURN(absl::Span<const uint8_t> chunk, Chunk(offset));
-    const size_t n = static_cast<size_t>(std::min<uint64_t>(chunk.size(), length));
+    const size_t n =
+        static_cast<size_t>(std::min<uint64_t>(chunk.size(), length));
     visit(chunk.first(n));
     offset += n;
     length -= n;

@@ -42,7 +42,8 @@ class CursorTest : public ::testing::Test {
 };
 
 TEST_F(CursorTest, GeometryAndBuffer) {
-  ASSERT_OK_AND_ASSIGN(FixedCursor c, mman_->MakeCursor(file_.path(), 100, 200));
+  ASSERT_OK_AND_ASSIGN(FixedCursor c,
+                       mman_->MakeCursor(file_.path(), 100, 200));
   EXPECT_EQ(c.ofs(), 100u);
   EXPECT_EQ(c.size(), 200u);
   EXPECT_EQ(c.ofs_end(), 300u);

@@ -107,9 +107,10 @@ TEST_F(FaultInjectionTest, OpenFailsWithPermissionDenied) {
   ScriptedFaults faults;
   auto mman = Tiling(4);
   faults.Fail(Syscall::kOpen, EACCES);
-  EXPECT_THAT(mman->MakeCursor(file_.path()),
-              StatusIs(absl::StatusCode::kPermissionDenied,
-                       HasSubstr("open(" + file_.path() + "): Permission denied")));
+  EXPECT_THAT(
+      mman->MakeCursor(file_.path()),
+      StatusIs(absl::StatusCode::kPermissionDenied,
+               HasSubstr("open(" + file_.path() + "): Permission denied")));
   EXPECT_EQ(mman->num_files(), 0u);
   EXPECT_EQ(mman->num_open_files(), 0u);
   EXPECT_EQ(mman->stats().files_opened, 0u);
@@ -123,7 +124,8 @@ TEST_F(FaultInjectionTest, OpenOutOfDescriptorsClosesCachedOnesAndRetries) {
   EXPECT_EQ(mman->num_open_files(), 1u);
   faults.Fail(Syscall::kOpen, EMFILE);
   ASSERT_OK_AND_ASSIGN(FixedCursor c, mman->MakeCursor(file_.path(), 10, 10));
-  EXPECT_EQ(std::string(c.buffer().begin(), c.buffer().end()), file_.Range(10, 10));
+  EXPECT_EQ(std::string(c.buffer().begin(), c.buffer().end()),
+            file_.Range(10, 10));
   EXPECT_EQ(faults.calls(Syscall::kOpen), 3);  // other, failed, retried
   EXPECT_EQ(mman->stats().files_closed, 1u);   // other's cached descriptor
   EXPECT_EQ(mman->num_open_files(), 1u);
@@ -134,11 +136,12 @@ TEST_F(FaultInjectionTest, OpenOutOfDescriptorsTwiceIsResourceExhausted) {
   auto mman = Tiling(4);
   ASSERT_OK(mman->MakeCursor(other_.path()));
   faults.Fail(Syscall::kOpen, EMFILE, 1, 2);
-  EXPECT_THAT(mman->MakeCursor(file_.path()),
-              StatusIs(absl::StatusCode::kResourceExhausted,
-                       HasSubstr("open(" + file_.path() +
-                                 "): Too many open files; the process is out of "
-                                 "file descriptors (RLIMIT_NOFILE)")));
+  EXPECT_THAT(
+      mman->MakeCursor(file_.path()),
+      StatusIs(absl::StatusCode::kResourceExhausted,
+               HasSubstr("open(" + file_.path() +
+                         "): Too many open files; the process is out of "
+                         "file descriptors (RLIMIT_NOFILE)")));
   EXPECT_EQ(mman->num_open_files(), 0u);
   EXPECT_EQ(mman->num_files(), 1u);  // other: its region stays mapped
 }
@@ -159,7 +162,8 @@ TEST_F(FaultInjectionTest, FstatFailsBeforeMapping) {
   auto mman = Tiling(4);
   ASSERT_OK(mman->MakeCursor(file_.path(), 0, 1));  // cached file, window 0
   faults.Fail(Syscall::kFstat, EIO);
-  const absl::Status status = mman->MakeCursor(file_.path(), 5 * kPage, 1).status();
+  const absl::Status status =
+      mman->MakeCursor(file_.path(), 5 * kPage, 1).status();
   EXPECT_EQ(status.code(), absl::ErrnoToStatusCode(EIO));
   EXPECT_THAT(status.message(), HasSubstr("fstat(" + file_.path() + ")"));
   EXPECT_EQ(mman->num_open_regions(), 1u);
@@ -176,7 +180,8 @@ TEST_F(FaultInjectionTest, MmapOutOfMemoryCollectsAndRetries) {
   }
   ASSERT_EQ(mman->num_open_regions(), 3u);
   faults.Fail(Syscall::kMmap, ENOMEM);
-  ASSERT_OK_AND_ASSIGN(FixedCursor c, mman->MakeCursor(file_.path(), 6 * kPage, 8));
+  ASSERT_OK_AND_ASSIGN(FixedCursor c,
+                       mman->MakeCursor(file_.path(), 6 * kPage, 8));
   EXPECT_EQ(std::string(c.buffer().begin(), c.buffer().end()),
             file_.Range(6 * kPage, 8));
   const ManagerStats stats = mman->stats();
@@ -194,11 +199,12 @@ TEST_F(FaultInjectionTest, MmapOutOfMemoryTwiceIsResourceExhausted) {
   faults.Fail(Syscall::kMmap, ENOMEM, 1, 2);
   EXPECT_THAT(mman->MakeCursor(file_.path(), 6 * kPage, 8),
               StatusIs(absl::StatusCode::kResourceExhausted,
-                       HasSubstr(absl::StrCat("mmap(", file_.path(), ", offset=",
-                                              6 * kPage, ", length=", 2 * kPage,
-                                              "): Cannot allocate memory; unused "
-                                              "regions were unmapped and the call "
-                                              "retried once (check vm.max_map_count"))));
+                       HasSubstr(absl::StrCat(
+                           "mmap(", file_.path(), ", offset=", 6 * kPage,
+                           ", length=", 2 * kPage,
+                           "): Cannot allocate memory; unused "
+                           "regions were unmapped and the call "
+                           "retried once (check vm.max_map_count"))));
   EXPECT_EQ(mman->stats().map_failures, 2u);
   EXPECT_EQ(mman->num_open_regions(), 0u);
   EXPECT_EQ(mman->mapped_memory_size(), 0u);
@@ -269,7 +275,8 @@ TEST_F(FaultInjectionTest, MadviseFailureIsOnlyAHint) {
   auto mman = std::move(*TilingMemmapManager::Create(options));
   faults.Fail(Syscall::kMadvise, EINVAL);
   ASSERT_OK_AND_ASSIGN(FixedCursor c, mman->MakeCursor(file_.path(), 1, 3));
-  EXPECT_EQ(std::string(c.buffer().begin(), c.buffer().end()), file_.Range(1, 3));
+  EXPECT_EQ(std::string(c.buffer().begin(), c.buffer().end()),
+            file_.Range(1, 3));
   EXPECT_EQ(faults.calls(Syscall::kMadvise), 1);
 }
 
@@ -313,7 +320,8 @@ TEST_F(FaultInjectionTest, EveryCallFailingInTurn) {
   }
 }
 
-// --- Real limits, in child processes -------------------------------------------
+// --- Real limits, in child processes
+// -------------------------------------------
 
 // Runs `fn` in a child; returns its exit code (0 = all expectations held).
 int InChild(const std::function<int()>& fn) {
@@ -326,7 +334,8 @@ int InChild(const std::function<int()>& fn) {
 
 TEST(RealLimitsTest, LoweredOpenFileLimit) {
   std::vector<TestFile> files;
-  for (int i = 0; i < 12; ++i) files.push_back(TestFile::Random("nofile", 2 * kPage, 30 + i));
+  for (int i = 0; i < 12; ++i)
+    files.push_back(TestFile::Random("nofile", 2 * kPage, 30 + i));
   const int rc = InChild([&files] {
     // Room for 3 more descriptors than are open now.
     struct rlimit limit;
@@ -340,7 +349,8 @@ TEST(RealLimitsTest, LoweredOpenFileLimit) {
       for (const TestFile& f : files) {
         absl::StatusOr<FixedCursor> c = mman->MakeCursor(f.path(), 100, 10);
         if (!c.ok()) return 2;  // EMFILE must be absorbed: close and retry
-        if (std::string(c->buffer().begin(), c->buffer().end()) != f.Range(100, 10)) {
+        if (std::string(c->buffer().begin(), c->buffer().end()) !=
+            f.Range(100, 10)) {
           return 3;
         }
       }
@@ -369,7 +379,8 @@ TEST(RealLimitsTest, LoweredAddressSpaceLimit) {
     std::ifstream status("/proc/self/statm");
     uint64_t pages = 0;
     status >> pages;
-    limit.rlim_cur = limit.rlim_max = pages * static_cast<uint64_t>(kPage) + (8 << 20);
+    limit.rlim_cur = limit.rlim_max =
+        pages * static_cast<uint64_t>(kPage) + (8 << 20);
     if (::setrlimit(RLIMIT_AS, &limit) != 0) return 3;
     // Mapping needs room: the manager unmaps the cached windows and retries.
     absl::StatusOr<FixedCursor> a = mman->MakeCursor(file.path(), 16 << 20, 1);

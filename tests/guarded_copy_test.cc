@@ -61,17 +61,19 @@ TEST(GuardedCopyTest, SigbusBecomesDataLoss) {
   TruncatedMapping mapping;
   std::vector<uint8_t> dst(4 * kPage, 0);
   size_t fault = 0;
-  EXPECT_THAT(GuardedCopy(mapping.bytes(), dst.data(), &fault),
-              StatusIs(absl::StatusCode::kDataLoss,
-                       HasSubstr("SIGBUS at byte " + std::to_string(2 * kPage))));
+  EXPECT_THAT(
+      GuardedCopy(mapping.bytes(), dst.data(), &fault),
+      StatusIs(absl::StatusCode::kDataLoss,
+               HasSubstr("SIGBUS at byte " + std::to_string(2 * kPage))));
   // The second page holds the end of the file (zeros after it); the third
   // is wholly beyond it.
   EXPECT_EQ(fault, 2 * kPage);
   EXPECT_TRUE(std::equal(dst.begin(), dst.begin() + kPage + 10,
                          mapping.file().bytes().begin()));
   // Again, from an unaligned start: the jump works every time.
-  EXPECT_THAT(GuardedCopy(mapping.bytes().subspan(kPage + 3), dst.data(), &fault),
-              StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(
+      GuardedCopy(mapping.bytes().subspan(kPage + 3), dst.data(), &fault),
+      StatusIs(absl::StatusCode::kDataLoss));
   EXPECT_EQ(fault, kPage - 3);
 }
 
@@ -83,7 +85,8 @@ TEST(GuardedCopyTest, ManyThreadsAtOnce) {
     threads.emplace_back([&] {
       std::vector<uint8_t> dst(4 * kPage);
       for (int i = 0; i < 200; ++i) {
-        if (absl::IsDataLoss(GuardedCopy(mapping.bytes(), dst.data()))) ++data_loss;
+        if (absl::IsDataLoss(GuardedCopy(mapping.bytes(), dst.data())))
+          ++data_loss;
         // Readable bytes, guarded too, on the same thread.
         EXPECT_OK(GuardedCopy(mapping.bytes().first(kPage), dst.data()));
       }
@@ -112,7 +115,8 @@ TEST(GuardedCopyTest, CursorsReadGuarded) {
   options.window_size = 8 * kPage;
   auto mman = std::move(*TilingMemmapManager::Create(options));
   ASSERT_OK_AND_ASSIGN(FixedCursor fixed, mman->MakeCursor(file.path(), 100));
-  ASSERT_OK_AND_ASSIGN(SlidingCursor sliding, mman->MakeSlidingCursor(file.path()));
+  ASSERT_OK_AND_ASSIGN(SlidingCursor sliding,
+                       mman->MakeSlidingCursor(file.path()));
   std::vector<uint8_t> dst(4 * kPage);
   ASSERT_OK(fixed.ReadGuarded(0, absl::MakeSpan(dst)));
   EXPECT_EQ(std::string(dst.begin(), dst.end()), file.Range(100, dst.size()));
@@ -120,17 +124,19 @@ TEST(GuardedCopyTest, CursorsReadGuarded) {
   EXPECT_EQ(std::string(dst.begin(), dst.end()), file.Range(kPage, dst.size()));
 
   ASSERT_EQ(::truncate(file.path().c_str(), static_cast<off_t>(2 * kPage)), 0);
-  EXPECT_THAT(fixed.ReadGuarded(0, absl::MakeSpan(dst)),
-              StatusIs(absl::StatusCode::kDataLoss,
-                       HasSubstr("File shrank while mapped: reading offset " +
-                                 std::to_string(2 * kPage) + " raised SIGBUS")));
+  EXPECT_THAT(
+      fixed.ReadGuarded(0, absl::MakeSpan(dst)),
+      StatusIs(absl::StatusCode::kDataLoss,
+               HasSubstr("File shrank while mapped: reading offset " +
+                         std::to_string(2 * kPage) + " raised SIGBUS")));
   EXPECT_THAT(sliding.ReadGuarded(kPage, absl::MakeSpan(dst)),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr(file.path())));
   EXPECT_THAT(fixed.ReadGuarded(fixed.size(), absl::MakeSpan(dst)),
               StatusIs(absl::StatusCode::kOutOfRange));
   // What is still there reads fine.
   ASSERT_OK(fixed.ReadGuarded(0, absl::MakeSpan(dst).first(kPage)));
-  EXPECT_EQ(std::string(dst.begin(), dst.begin() + kPage), file.Range(100, kPage));
+  EXPECT_EQ(std::string(dst.begin(), dst.begin() + kPage),
+            file.Range(100, kPage));
 }
 
 }  // namespace

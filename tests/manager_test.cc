@@ -285,7 +285,8 @@ TEST(FilesTest, ZeroFileBudgetClosesRightAfterMapping) {
   auto mman = Tiling(options);
   for (uint64_t ofs = 0; ofs < file.size(); ofs += 1000) {
     ASSERT_OK_AND_ASSIGN(FixedCursor c, mman->MakeCursor(file.path(), ofs, 10));
-    EXPECT_EQ(Str(c.buffer()), file.Range(ofs, std::min<uint64_t>(10, file.size() - ofs)));
+    EXPECT_EQ(Str(c.buffer()),
+              file.Range(ofs, std::min<uint64_t>(10, file.size() - ofs)));
     EXPECT_EQ(mman->num_open_files(), 0u);
     EXPECT_EQ(CountOpenFds(), baseline);
   }
@@ -376,8 +377,9 @@ TEST(FilesTest, ReplacedFileIsSeenWhenReopened) {
 
   ASSERT_OK_AND_ASSIGN(FixedCursor new_cursor,
                        mman->MakeCursor(file.path(), 3 * kPage, 10));
-  EXPECT_EQ(Str(new_cursor.buffer()),
-            std::string(fresh.begin() + 3 * kPage, fresh.begin() + 3 * kPage + 10));
+  EXPECT_EQ(
+      Str(new_cursor.buffer()),
+      std::string(fresh.begin() + 3 * kPage, fresh.begin() + 3 * kPage + 10));
   // The old cursor still shows the file it was made from.
   EXPECT_EQ(old_cursor.buffer()[5], file.bytes()[5]);
   // A sliding cursor belongs to its file: it will not mix in the new one.
@@ -385,7 +387,8 @@ TEST(FilesTest, ReplacedFileIsSeenWhenReopened) {
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("File was replaced")));
   // Cursors made from the old one look the path up again.
-  ASSERT_OK_AND_ASSIGN(FixedCursor derived, old_cursor.MakeCursor(3 * kPage, 10));
+  ASSERT_OK_AND_ASSIGN(FixedCursor derived,
+                       old_cursor.MakeCursor(3 * kPage, 10));
   EXPECT_EQ(Str(derived.buffer()), Str(new_cursor.buffer()));
 }
 
@@ -414,8 +417,9 @@ TEST(FilesTest, SparseFileBeyond4GiB) {
                          HasSubstr("Offset(5368709243) beyond "
                                    "file-size(5368709243)")));
     ASSERT_OK_AND_ASSIGN(SlidingCursor s, tiling.MakeSlidingCursor(path));
-    ASSERT_OK_AND_ASSIGN(Bytes bytes, s.Slice(static_cast<int64_t>(mark),
-                                              static_cast<int64_t>(mark + text.size())));
+    ASSERT_OK_AND_ASSIGN(Bytes bytes,
+                         s.Slice(static_cast<int64_t>(mark),
+                                 static_cast<int64_t>(mark + text.size())));
     EXPECT_EQ(bytes, text);
   }
   {
@@ -499,7 +503,8 @@ TEST(LifetimeTest, CloseRefusesNewCursorsButKeepsLiveOnesReadable) {
   EXPECT_THAT(mman->MakeCursor(file.path()),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("closed manager")));
-  EXPECT_THAT(live.NextCursor(), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(live.NextCursor(),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_EQ(Str(live.buffer()), file.Range(0, 10));
   live.Close();
   EXPECT_EQ(mman->num_open_regions(), 0u);
@@ -513,7 +518,8 @@ TEST(LifetimeTest, DestroyingManagerWithLiveCursorsIsSafe) {
   ManagerOptions options;
   options.window_size = 2 * kPage;
   auto mman = Tiling(options);
-  ASSERT_OK_AND_ASSIGN(FixedCursor fixed, mman->MakeCursor(file.path(), 10, 10));
+  ASSERT_OK_AND_ASSIGN(FixedCursor fixed,
+                       mman->MakeCursor(file.path(), 10, 10));
   ASSERT_OK_AND_ASSIGN(FixedCursor closed, mman->MakeCursor(file.path(), 0, 1));
   closed.Close();
   ASSERT_OK_AND_ASSIGN(SlidingCursor sliding,
@@ -522,9 +528,11 @@ TEST(LifetimeTest, DestroyingManagerWithLiveCursorsIsSafe) {
   mman.reset();
   EXPECT_EQ(CountOpenFds(), baseline);
   EXPECT_EQ(Str(fixed.buffer()), file.Range(10, 10));
-  EXPECT_EQ(sliding[3 * kPage + 1], file.bytes()[3 * kPage + 1]);  // current region
+  EXPECT_EQ(sliding[3 * kPage + 1],
+            file.bytes()[3 * kPage + 1]);  // current region
   EXPECT_THAT(sliding.At(0), StatusIs(absl::StatusCode::kFailedPrecondition));
-  EXPECT_THAT(closed.MakeCursor(0), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(closed.MakeCursor(0),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_OK(fixed.Release());
   // The sliding and closed cursors free the rest when destroyed (ASan
   // checks that nothing leaks and nothing is used after it is freed).
@@ -532,7 +540,8 @@ TEST(LifetimeTest, DestroyingManagerWithLiveCursorsIsSafe) {
 
 TEST(LifetimeTest, DescriptorsReturnToBaselineAfterCollectAndClose) {
   std::vector<TestFile> files;
-  for (int i = 0; i < 5; ++i) files.push_back(TestFile::Random("fds", 3 * kPage, 20 + i));
+  for (int i = 0; i < 5; ++i)
+    files.push_back(TestFile::Random("fds", 3 * kPage, 20 + i));
   const size_t baseline = CountOpenFds();
   {
     ManagerOptions options;
@@ -563,8 +572,8 @@ TEST(StatsTest, CountersFollowOperations) {
   options.window_size = 2 * kPage;
   options.max_memory_size = 2 * kPage;
   auto mman = Tiling(options);
-  ASSERT_OK(mman->MakeCursor(file.path(), 0, 1));         // miss, map 0
-  ASSERT_OK(mman->MakeCursor(file.path(), 1, 1));         // hit
+  ASSERT_OK(mman->MakeCursor(file.path(), 0, 1));          // miss, map 0
+  ASSERT_OK(mman->MakeCursor(file.path(), 1, 1));          // hit
   ASSERT_OK(mman->MakeCursor(file.path(), 2 * kPage, 1));  // miss, evict 0
   ManagerStats stats = mman->stats();
   EXPECT_EQ(stats.cursor_hits, 1u);

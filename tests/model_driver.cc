@@ -21,8 +21,7 @@ namespace {
 
 const uint64_t kPage = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
 
-std::string Range(const std::vector<uint8_t>& bytes, uint64_t ofs,
-                  uint64_t n) {
+std::string Range(const std::vector<uint8_t>& bytes, uint64_t ofs, uint64_t n) {
   return std::string(reinterpret_cast<const char*>(bytes.data()) + ofs,
                      static_cast<size_t>(n));
 }
@@ -38,7 +37,8 @@ uint64_t ByteChoices::Uniform(uint64_t lo, uint64_t hi) {
   const uint64_t span = hi - lo;
   uint64_t value = 0;
   // As many bytes as the span needs.
-  for (uint64_t covered = 0; covered < span && pos_ < size_; covered = (covered << 8) | 0xff) {
+  for (uint64_t covered = 0; covered < span && pos_ < size_;
+       covered = (covered << 8) | 0xff) {
     value = (value << 8) | data_[pos_++];
   }
   return span == UINT64_MAX ? value : lo + value % (span + 1);
@@ -195,20 +195,20 @@ void ModelDriver::Fail(const std::string& what) {
   }
 }
 
-#define DRIVER_CHECK(cond, ...)                                  \
-  do {                                                           \
-    if (!(cond)) {                                               \
-      Fail(absl::StrCat(#cond, ": ", __VA_ARGS__));              \
-      return;                                                    \
-    }                                                            \
+#define DRIVER_CHECK(cond, ...)                     \
+  do {                                              \
+    if (!(cond)) {                                  \
+      Fail(absl::StrCat(#cond, ": ", __VA_ARGS__)); \
+      return;                                       \
+    }                                               \
   } while (false)
 
-#define DRIVER_CHECK_BOOL(cond, ...)                             \
-  do {                                                           \
-    if (!(cond)) {                                               \
-      Fail(absl::StrCat(#cond, ": ", __VA_ARGS__));              \
-      return false;                                              \
-    }                                                            \
+#define DRIVER_CHECK_BOOL(cond, ...)                \
+  do {                                              \
+    if (!(cond)) {                                  \
+      Fail(absl::StrCat(#cond, ": ", __VA_ARGS__)); \
+      return false;                                 \
+    }                                               \
   } while (false)
 
 std::string ModelDriver::Run(Choices& choices, int steps) {
@@ -261,8 +261,7 @@ void ModelDriver::MakeFixed(int f, uint64_t ofs, uint64_t size,
     fixed_.push_back({std::move(*got), f, std::nullopt});
     return;
   }
-  const uint64_t request_end =
-      size == 0 ? fsize : std::min(fsize, ofs + size);
+  const uint64_t request_end = size == 0 ? fsize : std::min(fsize, ofs + size);
   const uint64_t need =
       std::min(request_end, model_->WindowEnd(f, model_->Index(ofs)));
   std::optional<uint64_t> id = model_->Acquire(f, ofs, need);
@@ -342,14 +341,15 @@ void ModelDriver::ReadSliding(Choices& c) {
     status = s.cursor.Read(i, absl::MakeSpan(dst));
     got.assign(dst.begin(), dst.end());
   } else if (kind == 2) {
-    absl::StatusOr<Bytes> slice = s.cursor.Slice(static_cast<int64_t>(i),
-                                                 static_cast<int64_t>(i + len));
+    absl::StatusOr<Bytes> slice =
+        s.cursor.Slice(static_cast<int64_t>(i), static_cast<int64_t>(i + len));
     status = slice.status();
     if (slice.ok()) got = std::string(slice->string_view());
   } else {
-    status = s.cursor.ForEachChunk(i, len, [&](absl::Span<const uint8_t> chunk) {
-      got.append(chunk.begin(), chunk.end());
-    });
+    status =
+        s.cursor.ForEachChunk(i, len, [&](absl::Span<const uint8_t> chunk) {
+          got.append(chunk.begin(), chunk.end());
+        });
   }
   if (!ok) {
     DRIVER_CHECK(absl::IsResourceExhausted(status), status.ToString());
@@ -403,7 +403,8 @@ void ModelDriver::Step(Choices& c) {
   } else if (op < 62) {  // MakeSlidingCursor
     const uint64_t ofs = c.Uniform(0, fsize + 1);
     const uint64_t size = c.Bool() ? 0 : c.Uniform(1, 4 * kPage);
-    absl::StatusOr<SlidingCursor> got = mman_->MakeSlidingCursor(name(), ofs, size);
+    absl::StatusOr<SlidingCursor> got =
+        mman_->MakeSlidingCursor(name(), ofs, size);
     if (ofs >= fsize && !(ofs == 0 && fsize == 0)) {
       DRIVER_CHECK(absl::IsOutOfRange(got.status()), got.status().ToString());
     } else {
@@ -432,9 +433,10 @@ void ModelDriver::Step(Choices& c) {
   } else {  // every open fixed cursor's bytes, again
     for (const Fixed& x : fixed_) {
       if (x.cursor.closed()) continue;
-      DRIVER_CHECK(Str(x.cursor.buffer()) ==
-                       Range(files_[x.file].bytes, x.cursor.ofs(), x.cursor.size()),
-                   "bytes of a held cursor changed at ", x.cursor.ofs());
+      DRIVER_CHECK(
+          Str(x.cursor.buffer()) ==
+              Range(files_[x.file].bytes, x.cursor.ofs(), x.cursor.size()),
+          "bytes of a held cursor changed at ", x.cursor.ofs());
     }
   }
 }
@@ -442,21 +444,23 @@ void ModelDriver::Step(Choices& c) {
 void ModelDriver::Restart(Choices& c) {
   if (c.Bool()) {
     mman_->Close();
-    DRIVER_CHECK(absl::IsFailedPrecondition(
-                     mman_->MakeCursor(files_[0].path.empty()
-                                           ? FileRef(files_[0].fd)
-                                           : FileRef(files_[0].path))
-                         .status()),
-                 "MakeCursor on a closed manager");
+    DRIVER_CHECK(
+        absl::IsFailedPrecondition(
+            mman_
+                ->MakeCursor(files_[0].path.empty() ? FileRef(files_[0].fd)
+                                                    : FileRef(files_[0].path))
+                .status()),
+        "MakeCursor on a closed manager");
   } else {
     mman_.reset();
   }
   // Live cursors still read their bytes.
   for (const Fixed& x : fixed_) {
     if (x.cursor.closed()) continue;
-    DRIVER_CHECK(Str(x.cursor.buffer()) ==
-                     Range(files_[x.file].bytes, x.cursor.ofs(), x.cursor.size()),
-                 "bytes after the manager went");
+    DRIVER_CHECK(
+        Str(x.cursor.buffer()) ==
+            Range(files_[x.file].bytes, x.cursor.ofs(), x.cursor.size()),
+        "bytes after the manager went");
   }
   fixed_.clear();
   sliding_.clear();
@@ -476,15 +480,16 @@ void ModelDriver::CheckCounters() {
   DRIVER_CHECK(mman_->num_open_cursors() == open, mman_->num_open_cursors(),
                " != ", open);
   const ManagerStats stats = mman_->stats();
-  DRIVER_CHECK(stats.cursor_hits == model_->hits(), stats.cursor_hits, " != ",
-               model_->hits());
+  DRIVER_CHECK(stats.cursor_hits == model_->hits(), stats.cursor_hits,
+               " != ", model_->hits());
   DRIVER_CHECK(stats.cursor_misses == model_->misses(), stats.cursor_misses,
                " != ", model_->misses());
   DRIVER_CHECK(stats.lru_evictions == model_->evictions(), stats.lru_evictions,
                " != ", model_->evictions());
   DRIVER_CHECK(stats.soft_budget_overruns == model_->overruns(),
                stats.soft_budget_overruns, " != ", model_->overruns());
-  DRIVER_CHECK(mman_->num_open_files() <= p_.max_files, mman_->num_open_files());
+  DRIVER_CHECK(mman_->num_open_files() <= p_.max_files,
+               mman_->num_open_files());
   if (p_.hard) {
     DRIVER_CHECK(mman_->mapped_memory_size() <= p_.budget,
                  mman_->mapped_memory_size());

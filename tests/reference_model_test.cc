@@ -47,14 +47,16 @@ TEST_P(ReferenceModelTest, MatchesModel) {
   // named by a descriptor, which the manager treats as a fourth file.
   std::vector<TestFile> files;
   for (int i = 0; i < 3; ++i) {
-    const uint64_t size =
-        i == 2 && choices.Uniform(0, 3) == 0 ? 0 : choices.Uniform(1, 7 * kPage);
+    const uint64_t size = i == 2 && choices.Uniform(0, 3) == 0
+                              ? 0
+                              : choices.Uniform(1, 7 * kPage);
     files.push_back(TestFile::Random("model", size, c.seed * 10 + i));
   }
   const int fd = ::open(files[2].path().c_str(), O_RDONLY | O_CLOEXEC);
   ASSERT_GE(fd, 0);
   std::vector<DriverFile> driver_files;
-  for (const TestFile& f : files) driver_files.push_back({f.path(), -1, f.bytes()});
+  for (const TestFile& f : files)
+    driver_files.push_back({f.path(), -1, f.bytes()});
   driver_files.push_back({"", fd, files[2].bytes()});
   {
     ModelDriver driver(c.params, driver_files);
@@ -66,7 +68,8 @@ TEST_P(ReferenceModelTest, MatchesModel) {
 std::vector<Case> AllCases() {
   std::vector<Case> cases;
   const char* env_seed = std::getenv("SMMAP_SEED");
-  uint64_t seed = env_seed != nullptr ? std::strtoull(env_seed, nullptr, 10) : 1;
+  uint64_t seed =
+      env_seed != nullptr ? std::strtoull(env_seed, nullptr, 10) : 1;
   for (bool greedy : {false, true}) {
     for (bool hard : {false, true}) {
       for (uint64_t budget_pages : {2, 4, 8}) {

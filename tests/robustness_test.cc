@@ -4,8 +4,8 @@
 
 #include <fcntl.h>
 #include <linux/capability.h>
-#include <sys/syscall.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -65,7 +65,8 @@ std::unique_ptr<TilingMemmapManager> Tiling(uint64_t window_pages,
 }
 
 // A sparse file of `size` bytes with `text` written at `offset`.
-std::string SparseFile(uint64_t size, uint64_t offset, const std::string& text) {
+std::string SparseFile(uint64_t size, uint64_t offset,
+                       const std::string& text) {
   const std::string path = TempPath("sparse");
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
   if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(size)) != 0 ||
@@ -107,8 +108,9 @@ absl::Status AsNobody(const std::function<absl::Status()>& fn) {
   ::waitpid(child, &wstatus, 0);
   const size_t space = report.find(' ');
   if (space == std::string::npos) return absl::InternalError("child failed");
-  return absl::Status(static_cast<absl::StatusCode>(std::stoi(report.substr(0, space))),
-                      report.substr(space + 1));
+  return absl::Status(
+      static_cast<absl::StatusCode>(std::stoi(report.substr(0, space))),
+      report.substr(space + 1));
 }
 
 std::vector<Row> Rows() {
@@ -121,14 +123,16 @@ std::vector<Row> Rows() {
   add("missing file", [] {
     TilingMemmapManager mman;
     const std::string path = TempPath("missing");
-    return Outcome{mman.MakeCursor(path).status(), absl::StatusCode::kNotFound,
+    return Outcome{mman.MakeCursor(path).status(),
+                   absl::StatusCode::kNotFound,
                    {"open(" + path + "): No such file or directory"}};
   });
   add("directory", [] {
     const std::string dir = TempPath("dir");
     ::mkdir(dir.c_str(), 0700);
     TilingMemmapManager mman;
-    return Outcome{mman.MakeCursor(dir).status(), absl::StatusCode::kInvalidArgument,
+    return Outcome{mman.MakeCursor(dir).status(),
+                   absl::StatusCode::kInvalidArgument,
                    {"Not a regular file (directory): " + dir}};
   });
   add("FIFO (opened without blocking)", [] {
@@ -143,14 +147,17 @@ std::vector<Row> Rows() {
     TilingMemmapManager mman;
     absl::StatusOr<FixedCursor> c = mman.MakeCursor("/proc/self/status");
     const bool empty = c.ok() && c->size() == 0 && c->buffer().empty();
-    return Outcome{c.ok() && !empty ? absl::InternalError("not empty") : c.status(),
-                   absl::StatusCode::kOk, {}};
+    return Outcome{
+        c.ok() && !empty ? absl::InternalError("not empty") : c.status(),
+        absl::StatusCode::kOk,
+        {}};
   });
   add("file under /proc, offset 1", [] {
     TilingMemmapManager mman;
-    return Outcome{mman.MakeCursor("/proc/self/status", 1).status(),
-                   absl::StatusCode::kOutOfRange,
-                   {"Offset(1) beyond file-size(0) for file: /proc/self/status"}};
+    return Outcome{
+        mman.MakeCursor("/proc/self/status", 1).status(),
+        absl::StatusCode::kOutOfRange,
+        {"Offset(1) beyond file-size(0) for file: /proc/self/status"}};
   });
   add("no read permission", [] {
     // In /tmp, so that only the file's own mode stands in the way.
@@ -162,7 +169,8 @@ std::vector<Row> Rows() {
       return mman.MakeCursor(path).status();
     });
     ::unlink(path.c_str());
-    return Outcome{status, absl::StatusCode::kPermissionDenied,
+    return Outcome{status,
+                   absl::StatusCode::kPermissionDenied,
                    {"open(" + path + "): Permission denied"}};
   });
   add("NUL inside a path", [] {
@@ -173,7 +181,8 @@ std::vector<Row> Rows() {
   });
   add("empty path", [] {
     TilingMemmapManager mman;
-    return Outcome{mman.MakeCursor("").status(), absl::StatusCode::kInvalidArgument,
+    return Outcome{mman.MakeCursor("").status(),
+                   absl::StatusCode::kInvalidArgument,
                    {"Empty path"}};
   });
 
@@ -184,21 +193,24 @@ std::vector<Row> Rows() {
     absl::StatusOr<FixedCursor> c = mman.MakeCursor(file.path());
     const bool ok = c.ok() && c->size() == 0 && mman.num_open_regions() == 0;
     return Outcome{c.ok() && !ok ? absl::InternalError("mapped") : c.status(),
-                   absl::StatusCode::kOk, {}};
+                   absl::StatusCode::kOk,
+                   {}};
   });
   add("offset equal to the size", [] {
     TestFile file = Sample();
     TilingMemmapManager mman;
-    return Outcome{mman.MakeCursor(file.path(), 20).status(),
-                   absl::StatusCode::kOutOfRange,
-                   {"Offset(20) beyond file-size(20) for file: " + file.path()}};
+    return Outcome{
+        mman.MakeCursor(file.path(), 20).status(),
+        absl::StatusCode::kOutOfRange,
+        {"Offset(20) beyond file-size(20) for file: " + file.path()}};
   });
   add("offset beyond the size", [] {
     TestFile file = Sample();
     TilingMemmapManager mman;
-    return Outcome{mman.MakeSlidingCursor(file.path(), 21).status(),
-                   absl::StatusCode::kOutOfRange,
-                   {"Offset(21) beyond file-size(20) for file: " + file.path()}};
+    return Outcome{
+        mman.MakeSlidingCursor(file.path(), 21).status(),
+        absl::StatusCode::kOutOfRange,
+        {"Offset(21) beyond file-size(20) for file: " + file.path()}};
   });
   add("offset + size overflowing 64 bits", [] {
     TestFile file = Sample();
@@ -211,31 +223,37 @@ std::vector<Row> Rows() {
     TestFile file = Sample();
     TilingMemmapManager mman;
     const int64_t negative = -3;
-    return Outcome{mman.MakeCursor(file.path(), static_cast<uint64_t>(negative)).status(),
-                   absl::StatusCode::kInvalidArgument,
-                   {"offset(18446744073709551613)", "negative", file.path()}};
+    return Outcome{
+        mman.MakeCursor(file.path(), static_cast<uint64_t>(negative)).status(),
+        absl::StatusCode::kInvalidArgument,
+        {"offset(18446744073709551613)", "negative", file.path()}};
   });
   add("size beyond the end: cut at the end", [] {
     TestFile file = Sample();
     TilingMemmapManager mman;
     absl::StatusOr<FixedCursor> c = mman.MakeCursor(file.path(), 15, 1000);
-    return Outcome{c.ok() && c->size() != 5 ? absl::InternalError("not cut") : c.status(),
-                   absl::StatusCode::kOk, {}};
+    return Outcome{
+        c.ok() && c->size() != 5 ? absl::InternalError("not cut") : c.status(),
+        absl::StatusCode::kOk,
+        {}};
   });
   add("negative index out of range", [] {
     TestFile file = Sample();
     TilingMemmapManager mman;
     absl::StatusOr<SlidingCursor> c = mman.MakeSlidingCursor(file.path());
-    return Outcome{c->At(-21).status(), absl::StatusCode::kOutOfRange,
-                   {"Index(-21) out of range for the sliding cursor of size(20)",
-                    file.path()}};
+    return Outcome{
+        c->At(-21).status(),
+        absl::StatusCode::kOutOfRange,
+        {"Index(-21) out of range for the sliding cursor of size(20)",
+         file.path()}};
   });
   add("read range past the end of a sliding cursor", [] {
     TestFile file = Sample();
     TilingMemmapManager mman;
     absl::StatusOr<SlidingCursor> c = mman.MakeSlidingCursor(file.path(), 5);
     uint8_t dst[16];
-    return Outcome{c->Read(0, absl::MakeSpan(dst)), absl::StatusCode::kOutOfRange,
+    return Outcome{c->Read(0, absl::MakeSpan(dst)),
+                   absl::StatusCode::kOutOfRange,
                    {"Range [0, 0 + 16)", "size(15)", file.path()}};
   });
 
@@ -253,7 +271,8 @@ std::vector<Row> Rows() {
     TilingMemmapManager mman;
     absl::StatusOr<FixedCursor> c = mman.MakeCursor(file.path(), 3, 4);
     c->Release().IgnoreError();
-    return Outcome{c->Release(), absl::StatusCode::kFailedPrecondition,
+    return Outcome{c->Release(),
+                   absl::StatusCode::kFailedPrecondition,
                    {"already closed (offset 3, size 4, file: " + file.path()}};
   });
   add("moved-from cursor", [] {
@@ -261,7 +280,8 @@ std::vector<Row> Rows() {
     TilingMemmapManager mman;
     absl::StatusOr<FixedCursor> c = mman.MakeCursor(file.path());
     FixedCursor taken = std::move(*c);
-    return Outcome{c->NextCursor().status(), absl::StatusCode::kFailedPrecondition,
+    return Outcome{c->NextCursor().status(),
+                   absl::StatusCode::kFailedPrecondition,
                    {"bound to no manager (default-constructed or moved from)"}};
   });
   add("sliding cursor after its manager was destroyed", [] {
@@ -269,14 +289,16 @@ std::vector<Row> Rows() {
     auto mman = std::make_unique<TilingMemmapManager>();
     absl::StatusOr<SlidingCursor> c = mman->MakeSlidingCursor(file.path());
     mman.reset();
-    return Outcome{c->At(0).status(), absl::StatusCode::kFailedPrecondition,
+    return Outcome{c->At(0).status(),
+                   absl::StatusCode::kFailedPrecondition,
                    {"closed manager for file: " + file.path()}};
   });
 
   // --- Descriptors ---
   add("invalid descriptor", [] {
     TilingMemmapManager mman;
-    return Outcome{mman.MakeCursor(-1).status(), absl::StatusCode::kInvalidArgument,
+    return Outcome{mman.MakeCursor(-1).status(),
+                   absl::StatusCode::kInvalidArgument,
                    {"Invalid file descriptor: -1"}};
   });
   add("descriptor that is not open", [] {
@@ -306,9 +328,11 @@ std::vector<Row> Rows() {
     options.window_size = 0;
     auto mman = std::move(*TilingMemmapManager::Create(options));
     absl::StatusOr<FixedCursor> c = mman->MakeCursor(file.path(), 7);
-    return Outcome{c.ok() && c->ofs_end() != file.size() ? absl::InternalError("cut")
-                                                         : c.status(),
-                   absl::StatusCode::kOk, {}};
+    return Outcome{c.ok() && c->ofs_end() != file.size()
+                       ? absl::InternalError("cut")
+                       : c.status(),
+                   absl::StatusCode::kOk,
+                   {}};
   });
   add("odd window size: rounded up to two pages", [] {
     ManagerOptions options;
@@ -317,7 +341,8 @@ std::vector<Row> Rows() {
     return Outcome{mman.ok() && (*mman)->window_size() != 2 * kPage
                        ? absl::InternalError("not rounded")
                        : mman.status(),
-                   absl::StatusCode::kOk, {}};
+                   absl::StatusCode::kOk,
+                   {}};
   });
   add("window size beyond 2^62", [] {
     ManagerOptions options;
@@ -335,7 +360,8 @@ std::vector<Row> Rows() {
     return Outcome{status.ok() && mman->num_open_regions() != 0
                        ? absl::InternalError("cached")
                        : status,
-                   absl::StatusCode::kOk, {}};
+                   absl::StatusCode::kOk,
+                   {}};
   });
   add("zero budget, hard", [] {
     ManagerOptions options;
@@ -350,11 +376,12 @@ std::vector<Row> Rows() {
     options.window_size = 8 * kPage;
     options.max_memory_size = 4 * kPage + 1;
     options.hard_limits = true;
-    return Outcome{TilingMemmapManager::Create(options).status(),
-                   absl::StatusCode::kInvalidArgument,
-                   {absl::StrCat("max_memory_size(", 4 * kPage + 1,
-                                 ") with hard_limits is smaller than window_size(",
-                                 8 * kPage, ")")}};
+    return Outcome{
+        TilingMemmapManager::Create(options).status(),
+        absl::StatusCode::kInvalidArgument,
+        {absl::StrCat("max_memory_size(", 4 * kPage + 1,
+                      ") with hard_limits is smaller than window_size(",
+                      8 * kPage, ")")}};
   });
   add("hard budget reached with every region in use", [] {
     TestFile file = TestFile::Random("hard", 6 * kPage, 3);
@@ -364,22 +391,24 @@ std::vector<Row> Rows() {
     options.hard_limits = true;
     auto mman = std::move(*TilingMemmapManager::Create(options));
     absl::StatusOr<FixedCursor> held = mman->MakeCursor(file.path(), 0, 1);
-    return Outcome{mman->MakeCursor(file.path(), 4 * kPage, 1).status(),
-                   absl::StatusCode::kResourceExhausted,
-                   {absl::StrCat("Mapping ", 2 * kPage, " bytes of ", file.path(),
-                                 " would exceed max_memory_size(", 2 * kPage,
-                                 "): ", 2 * kPage, " bytes are mapped in 1 regions")}};
+    return Outcome{
+        mman->MakeCursor(file.path(), 4 * kPage, 1).status(),
+        absl::StatusCode::kResourceExhausted,
+        {absl::StrCat("Mapping ", 2 * kPage, " bytes of ", file.path(),
+                      " would exceed max_memory_size(", 2 * kPage,
+                      "): ", 2 * kPage, " bytes are mapped in 1 regions")}};
   });
   add("greedy: file larger than the window", [] {
     TestFile file = TestFile::Random("greedy", 3 * kPage, 4);
     ManagerOptions options;
     options.window_size = 2 * kPage;
     auto mman = std::move(*GreedyMemmapManager::Create(options));
-    return Outcome{mman->MakeCursor(file.path()).status(),
-                   absl::StatusCode::kOutOfRange,
-                   {absl::StrCat("File-size exceeds window-size limit: file-size(",
-                                 3 * kPage, ") > window-size(", 2 * kPage,
-                                 ") for file: ", file.path())}};
+    return Outcome{
+        mman->MakeCursor(file.path()).status(),
+        absl::StatusCode::kOutOfRange,
+        {absl::StrCat("File-size exceeds window-size limit: file-size(",
+                      3 * kPage, ") > window-size(", 2 * kPage,
+                      ") for file: ", file.path())}};
   });
 
   // --- Files that change ---
@@ -388,12 +417,14 @@ std::vector<Row> Rows() {
     auto mman = Tiling(4);
     absl::Status first = mman->MakeCursor(file.path()).status();
     file.Rewrite(RandomBytes(3 * kPage, 6));
-    absl::StatusOr<FixedCursor> c = mman->MakeCursor(file.path(), 2 * kPage + 1, 5);
+    absl::StatusOr<FixedCursor> c =
+        mman->MakeCursor(file.path(), 2 * kPage + 1, 5);
     const bool fresh = c.ok() && c->file_size() == 3 * kPage &&
                        Str(c->buffer()) == file.Range(2 * kPage + 1, 5);
     return Outcome{first.ok() && c.ok() && !fresh ? absl::InternalError("stale")
                                                   : c.status(),
-                   absl::StatusCode::kOk, {}};
+                   absl::StatusCode::kOk,
+                   {}};
   });
   add("file truncated between cursors", [] {
     TestFile file = TestFile::Random("truncate", 4 * kPage, 7);
@@ -402,19 +433,21 @@ std::vector<Row> Rows() {
     ::truncate(file.path().c_str(), static_cast<off_t>(kPage));
     return Outcome{mman->MakeCursor(file.path(), 3 * kPage).status(),
                    absl::StatusCode::kOutOfRange,
-                   {absl::StrCat("Offset(", 3 * kPage, ") beyond file-size(", kPage,
-                                 ") for file: ", file.path())}};
+                   {absl::StrCat("Offset(", 3 * kPage, ") beyond file-size(",
+                                 kPage, ") for file: ", file.path())}};
   });
   add("file truncated below a sliding cursor's range", [] {
     TestFile file = TestFile::Random("truncate", 4 * kPage, 8);
     auto mman = Tiling(2);
     absl::StatusOr<SlidingCursor> c = mman->MakeSlidingCursor(file.path());
     ::truncate(file.path().c_str(), static_cast<off_t>(kPage));
-    return Outcome{c->At(3 * kPage).status(), absl::StatusCode::kDataLoss,
-                   {absl::StrCat("File shrank to ", kPage, " bytes, below offset ",
-                                 3 * kPage, " of the sliding cursor on [0, ",
-                                 4 * kPage, ") made when it had ", 4 * kPage,
-                                 " bytes: ", file.path())}};
+    return Outcome{
+        c->At(3 * kPage).status(),
+        absl::StatusCode::kDataLoss,
+        {absl::StrCat("File shrank to ", kPage, " bytes, below offset ",
+                      3 * kPage, " of the sliding cursor on [0, ", 4 * kPage,
+                      ") made when it had ", 4 * kPage,
+                      " bytes: ", file.path())}};
   });
   add("file truncated under a mapped cursor: guarded read", [] {
     TestFile file = TestFile::Random("sigbus", 4 * kPage, 9);
@@ -422,9 +455,10 @@ std::vector<Row> Rows() {
     absl::StatusOr<FixedCursor> c = mman->MakeCursor(file.path());
     ::truncate(file.path().c_str(), static_cast<off_t>(kPage));
     std::vector<uint8_t> dst(c->size());
-    return Outcome{c->ReadGuarded(0, absl::MakeSpan(dst)), absl::StatusCode::kDataLoss,
-                   {absl::StrCat("File shrank while mapped: reading offset ", kPage,
-                                 " raised SIGBUS"),
+    return Outcome{c->ReadGuarded(0, absl::MakeSpan(dst)),
+                   absl::StatusCode::kDataLoss,
+                   {absl::StrCat("File shrank while mapped: reading offset ",
+                                 kPage, " raised SIGBUS"),
                     file.path()}};
   });
   add("file replaced by rename: a sliding cursor refuses to mix files", [] {
@@ -435,7 +469,8 @@ std::vector<Row> Rows() {
     const std::string tmp = TempPath("new");
     smmap::testing::WriteFile(tmp, RandomBytes(4 * kPage, 11));
     ::rename(tmp.c_str(), file.path().c_str());
-    return Outcome{c->At(3 * kPage).status(), absl::StatusCode::kFailedPrecondition,
+    return Outcome{c->At(3 * kPage).status(),
+                   absl::StatusCode::kFailedPrecondition,
                    {"File was replaced (device:inode", file.path()}};
   });
   add("file replaced by rename: new cursors see the new file", [] {
@@ -447,10 +482,14 @@ std::vector<Row> Rows() {
     smmap::testing::WriteFile(tmp, fresh);
     ::rename(tmp.c_str(), file.path().c_str());
     absl::StatusOr<FixedCursor> c = mman->MakeCursor(file.path(), 3 * kPage, 8);
-    const bool is_new = c.ok() && Str(c->buffer()) == std::string(fresh.begin() + 3 * kPage,
-                                                                  fresh.begin() + 3 * kPage + 8);
-    return Outcome{c.ok() && !is_new ? absl::InternalError("old bytes") : c.status(),
-                   absl::StatusCode::kOk, {}};
+    const bool is_new =
+        c.ok() &&
+        Str(c->buffer()) == std::string(fresh.begin() + 3 * kPage,
+                                        fresh.begin() + 3 * kPage + 8);
+    return Outcome{
+        c.ok() && !is_new ? absl::InternalError("old bytes") : c.status(),
+        absl::StatusCode::kOk,
+        {}};
   });
   add("file deleted while mapped: still readable, then gone", [] {
     TestFile file = TestFile::Random("deleted", 4 * kPage, 14);
@@ -461,41 +500,49 @@ std::vector<Row> Rows() {
     ::unlink(path.c_str());
     // The manager's descriptor keeps the file alive for more regions.
     absl::StatusOr<FixedCursor> more = mman->MakeCursor(path, 3 * kPage, 10);
-    const bool readable = Str(c->buffer()) == std::string(bytes.begin() + 5, bytes.begin() + 15) &&
-                          more.ok() &&
-                          Str(more->buffer()) == std::string(bytes.begin() + 3 * kPage,
-                                                             bytes.begin() + 3 * kPage + 10);
+    const bool readable =
+        Str(c->buffer()) ==
+            std::string(bytes.begin() + 5, bytes.begin() + 15) &&
+        more.ok() &&
+        Str(more->buffer()) == std::string(bytes.begin() + 3 * kPage,
+                                           bytes.begin() + 3 * kPage + 10);
     c->Close();
     more->Close();
     mman->Collect();  // descriptor closed: the name is gone
     absl::Status status = mman->MakeCursor(path).status();
     return Outcome{readable ? status : absl::InternalError("unreadable"),
-                   absl::StatusCode::kNotFound, {"open(" + path + ")"}};
+                   absl::StatusCode::kNotFound,
+                   {"open(" + path + ")"}};
   });
 
   // --- Huge sparse files ---
   add("sparse file, bytes across 2^32", [] {
     const uint64_t at = (uint64_t{1} << 32) - 3;
-    const std::string path = SparseFile((uint64_t{1} << 32) + kPage, at, "across4G");
+    const std::string path =
+        SparseFile((uint64_t{1} << 32) + kPage, at, "across4G");
     TilingMemmapManager mman;
     absl::StatusOr<FixedCursor> c = mman.MakeCursor(path, at, 8);
     const bool right = c.ok() && Str(c->buffer()) == "across4G";
     ::unlink(path.c_str());
-    return Outcome{c.ok() && !right ? absl::InternalError("wrong bytes") : c.status(),
-                   absl::StatusCode::kOk, {}};
+    return Outcome{
+        c.ok() && !right ? absl::InternalError("wrong bytes") : c.status(),
+        absl::StatusCode::kOk,
+        {}};
   });
   add("sparse file, bytes across 2^40", [] {
     const uint64_t at = (uint64_t{1} << 40) - 4;
-    const std::string path = SparseFile((uint64_t{1} << 40) + 100, at, "across1T");
+    const std::string path =
+        SparseFile((uint64_t{1} << 40) + 100, at, "across1T");
     TilingMemmapManager tiling;
     absl::StatusOr<SlidingCursor> s = tiling.MakeSlidingCursor(path);
-    absl::StatusOr<Bytes> bytes = s->Slice(static_cast<int64_t>(at),
-                                           static_cast<int64_t>(at + 8));
+    absl::StatusOr<Bytes> bytes =
+        s->Slice(static_cast<int64_t>(at), static_cast<int64_t>(at + 8));
     const bool right = bytes.ok() && *bytes == "across1T";
     ::unlink(path.c_str());
     return Outcome{bytes.ok() && !right ? absl::InternalError("wrong bytes")
                                         : bytes.status(),
-                   absl::StatusCode::kOk, {}};
+                   absl::StatusCode::kOk,
+                   {}};
   });
   add("sparse file near 2^40: offset beyond the end", [] {
     const uint64_t size = (uint64_t{1} << 40) + 100;
@@ -503,8 +550,10 @@ std::vector<Row> Rows() {
     TilingMemmapManager mman;
     absl::Status status = mman.MakeCursor(path, size + 1).status();
     ::unlink(path.c_str());
-    return Outcome{status, absl::StatusCode::kOutOfRange,
-                   {absl::StrCat("Offset(", size + 1, ") beyond file-size(", size, ")")}};
+    return Outcome{
+        status,
+        absl::StatusCode::kOutOfRange,
+        {absl::StrCat("Offset(", size + 1, ") beyond file-size(", size, ")")}};
   });
   return rows;
 }
@@ -514,9 +563,11 @@ class RobustnessTest : public ::testing::TestWithParam<Row> {};
 TEST_P(RobustnessTest, GivesTheDocumentedStatus) {
   const Row& row = GetParam();
   const Outcome outcome = row.run();
-  EXPECT_EQ(outcome.status.code(), outcome.code) << row.name << ": " << outcome.status;
+  EXPECT_EQ(outcome.status.code(), outcome.code)
+      << row.name << ": " << outcome.status;
   for (const std::string& part : outcome.message_has) {
-    EXPECT_THAT(std::string(outcome.status.message()), HasSubstr(part)) << row.name;
+    EXPECT_THAT(std::string(outcome.status.message()), HasSubstr(part))
+        << row.name;
   }
   std::printf("%-60s -> %s\n", row.name, outcome.status.ToString().c_str());
 }
@@ -527,7 +578,10 @@ INSTANTIATE_TEST_SUITE_P(Rows, RobustnessTest, ::testing::ValuesIn(Rows()),
                          [](const ::testing::TestParamInfo<Row>& info) {
                            std::string name;
                            for (const char* p = info.param.name; *p; ++p) {
-                             name += std::isalnum(static_cast<unsigned char>(*p)) ? *p : '_';
+                             name +=
+                                 std::isalnum(static_cast<unsigned char>(*p))
+                                     ? *p
+                                     : '_';
                            }
                            return absl::StrCat(info.index, "_", name);
                          });

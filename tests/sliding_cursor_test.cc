@@ -46,8 +46,8 @@ std::string PySlice(const std::string& s, int64_t begin, int64_t end) {
   };
   const int64_t b = norm(begin);
   const int64_t e = norm(end);
-  return b >= e ? std::string() : s.substr(static_cast<size_t>(b),
-                                           static_cast<size_t>(e - b));
+  return b >= e ? std::string()
+                : s.substr(static_cast<size_t>(b), static_cast<size_t>(e - b));
 }
 
 TEST(SlidingCursorTest, IndicesAreRelativeToTheStart) {
@@ -97,10 +97,21 @@ TEST(SlidingCursorTest, SlicesFollowPython) {
   const int64_t n = static_cast<int64_t>(file.size());
   const int64_t p = static_cast<int64_t>(kPage);
   const std::vector<std::pair<int64_t, int64_t>> cases = {
-      {0, 5},      {-5, n},      {5, 2},          {-100000, 3}, {3, 100000},
-      {-3, -1},    {0, 0},       {n, n + 5},      {p - 2, p + 2},
-      {0, n},      {p, 3 * p},   {2 * p - 1, 5 * p + 1},
-      {-n, -n + 1}, {INT64_MIN, INT64_MAX}, {INT64_MAX, INT64_MIN}};
+      {0, 5},
+      {-5, n},
+      {5, 2},
+      {-100000, 3},
+      {3, 100000},
+      {-3, -1},
+      {0, 0},
+      {n, n + 5},
+      {p - 2, p + 2},
+      {0, n},
+      {p, 3 * p},
+      {2 * p - 1, 5 * p + 1},
+      {-n, -n + 1},
+      {INT64_MIN, INT64_MAX},
+      {INT64_MAX, INT64_MIN}};
   for (const auto& [begin, end] : cases) {
     SCOPED_TRACE(absl::StrCat("[", begin, ":", end, "]"));
     ASSERT_OK_AND_ASSIGN(Bytes bytes, c.Slice(begin, end));
@@ -119,7 +130,8 @@ TEST(SlidingCursorTest, SlicesFollowPython) {
 TEST(SlidingCursorTest, ReadAndChunksCrossRegionBoundaries) {
   TestFile file = TestFile::Random("chunks", 7 * kPage + 100, 4);
   auto mman = TinyTiling(/*hard=*/true);
-  ASSERT_OK_AND_ASSIGN(SlidingCursor c, mman->MakeSlidingCursor(file.path(), 1));
+  ASSERT_OK_AND_ASSIGN(SlidingCursor c,
+                       mman->MakeSlidingCursor(file.path(), 1));
   // Read a range across several regions.
   std::vector<uint8_t> dst(3 * kPage + 10);
   ASSERT_OK(c.Read(kPage - 7, absl::MakeSpan(dst)));
@@ -168,8 +180,8 @@ TEST(SlidingCursorTest, RangesEndingAtRegionBoundaryAndEndOfFile) {
   ASSERT_OK_AND_ASSIGN(Bytes last, b.Slice(-1));
   EXPECT_EQ(last[0], file.bytes().back());
   // A size past the end is cut at the end (not beyond it).
-  ASSERT_OK_AND_ASSIGN(SlidingCursor c, mman->MakeSlidingCursor(
-                                            file.path(), 100, file.size()));
+  ASSERT_OK_AND_ASSIGN(SlidingCursor c,
+                       mman->MakeSlidingCursor(file.path(), 100, file.size()));
   EXPECT_EQ(c.size(), file.size() - 100);
 }
 
@@ -236,8 +248,9 @@ TEST(SlidingCursorTest, GreedyWindowLimitIsNotDataLoss) {
   options.window_size = kPage;
   ASSERT_OK_AND_ASSIGN(auto mman, GreedyMemmapManager::Create(options));
   ASSERT_OK_AND_ASSIGN(SlidingCursor c, mman->MakeSlidingCursor(file.path()));
-  EXPECT_THAT(c.At(0), StatusIs(absl::StatusCode::kOutOfRange,
-                                HasSubstr("File-size exceeds window-size limit")));
+  EXPECT_THAT(c.At(0),
+              StatusIs(absl::StatusCode::kOutOfRange,
+                       HasSubstr("File-size exceeds window-size limit")));
 }
 
 TEST(SlidingCursorTest, ShrunkFileGivesDataLoss) {

@@ -54,7 +54,8 @@ std::vector<uint8_t> Version(uint64_t version, uint64_t size) {
 
 // Whether `bytes`, read at file offset `ofs`, are words of the pattern;
 // with `one_version`, all of the same version.
-bool Consistent(const uint8_t* bytes, size_t n, uint64_t ofs, bool one_version) {
+bool Consistent(const uint8_t* bytes, size_t n, uint64_t ofs,
+                bool one_version) {
   int64_t seen = -1;
   for (uint64_t o = (ofs + 7) / 8 * 8; o + 8 <= ofs + n; o += 8) {
     uint64_t word;
@@ -119,18 +120,22 @@ TEST(SoakTest, ThreadsAndARewritingProcess) {
         if (c.ok()) {
           const size_t len = c->size();
           status = c->ReadGuarded(0, absl::MakeSpan(buffer).first(len));
-          if (status.ok()) ok_bytes = Consistent(buffer.data(), len, ofs, !in_place);
+          if (status.ok())
+            ok_bytes = Consistent(buffer.data(), len, ofs, !in_place);
           if (!in_place && rng() % 2 == 0) {  // zero-copy: safe, never cut
-            ok_bytes = ok_bytes && Consistent(c->buffer().data(), len, ofs, true);
+            ok_bytes =
+                ok_bytes && Consistent(c->buffer().data(), len, ofs, true);
           }
         }
       } else {
         absl::StatusOr<SlidingCursor> s = mman->MakeSlidingCursor(paths[f]);
         status = s.status();
         if (s.ok() && ofs < s->size()) {
-          const size_t len = static_cast<size_t>(std::min<uint64_t>(3 * kPage, s->size() - ofs));
+          const size_t len = static_cast<size_t>(
+              std::min<uint64_t>(3 * kPage, s->size() - ofs));
           status = s->ReadGuarded(ofs, absl::MakeSpan(buffer).first(len));
-          if (status.ok()) ok_bytes = Consistent(buffer.data(), len, ofs, !in_place);
+          if (status.ok())
+            ok_bytes = Consistent(buffer.data(), len, ofs, !in_place);
         }
       }
       ++reads;
@@ -140,7 +145,8 @@ TEST(SoakTest, ThreadsAndARewritingProcess) {
       } else if (!status.ok()) {
         // A file caught between truncation and rewrite (OutOfRange), a
         // sliding cursor whose file was replaced (FailedPrecondition).
-        if (!absl::IsOutOfRange(status) && !absl::IsFailedPrecondition(status)) {
+        if (!absl::IsOutOfRange(status) &&
+            !absl::IsFailedPrecondition(status)) {
           std::fprintf(stderr, "unexpected: %s\n", status.ToString().c_str());
           ++bad;
         }
@@ -157,11 +163,12 @@ TEST(SoakTest, ThreadsAndARewritingProcess) {
   ::kill(rewriter, SIGKILL);
   ::waitpid(rewriter, nullptr, 0);
 
-  std::printf("soak: %d s, %llu reads, %llu DataLoss, %llu other errors, %llu bad\n",
-              seconds, static_cast<unsigned long long>(reads.load()),
-              static_cast<unsigned long long>(data_loss.load()),
-              static_cast<unsigned long long>(other_errors.load()),
-              static_cast<unsigned long long>(bad.load()));
+  std::printf(
+      "soak: %d s, %llu reads, %llu DataLoss, %llu other errors, %llu bad\n",
+      seconds, static_cast<unsigned long long>(reads.load()),
+      static_cast<unsigned long long>(data_loss.load()),
+      static_cast<unsigned long long>(other_errors.load()),
+      static_cast<unsigned long long>(bad.load()));
   EXPECT_EQ(bad.load(), 0u);
   EXPECT_GT(reads.load(), 1000u);
   EXPECT_EQ(mman->num_open_cursors(), 0u);

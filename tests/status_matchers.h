@@ -96,7 +96,7 @@ inline ::testing::PolymorphicMatcher<testing_internal::IsOkMatcher> IsOk() {
 #define SMMAP_TEST_CONCAT_(a, b) SMMAP_TEST_CONCAT_INNER_(a, b)
 
 // Asserts that `expr` (a StatusOr) is OK and moves its value into `lhs`.
-#define ASSERT_OK_AND_ASSIGN(lhs, expr)                                     \
+#define ASSERT_OK_AND_ASSIGN(lhs, expr)                                    \
   ASSERT_OK_AND_ASSIGN_IMPL_(SMMAP_TEST_CONCAT_(smmap_test_so_, __LINE__), \
                              lhs, expr)
 #define ASSERT_OK_AND_ASSIGN_IMPL_(statusor, lhs, expr) \

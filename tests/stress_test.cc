@@ -132,10 +132,11 @@ int Work(MemmapManager& mman, const std::vector<TestFile>& files, bool hard,
       auto& [cursor, sf] = slides[uniform(0, slides.size() - 1)];
       const TestFile& sfile = files[sf];
       const uint64_t i = uniform(0, cursor.size() - 1);
-      const uint64_t len = uniform(0, std::min<uint64_t>(cursor.size() - i, 3 * kPage));
+      const uint64_t len =
+          uniform(0, std::min<uint64_t>(cursor.size() - i, 3 * kPage));
       std::string got;
-      absl::Status status = cursor.ForEachChunk(
-          i, len, [&got](absl::Span<const uint8_t> chunk) {
+      absl::Status status =
+          cursor.ForEachChunk(i, len, [&got](absl::Span<const uint8_t> chunk) {
             got.append(chunk.begin(), chunk.end());
           });
       EXPECT_TRUE(Acceptable(status, hard)) << status;
@@ -162,7 +163,8 @@ TEST_P(StressTest, ThreadsMixOperationsOnSharedFiles) {
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
-      checks += Work(*mman, files, p.hard, 1000 + static_cast<uint64_t>(t), 1500);
+      checks +=
+          Work(*mman, files, p.hard, 1000 + static_cast<uint64_t>(t), 1500);
     });
   }
   for (std::thread& t : threads) t.join();
@@ -221,7 +223,8 @@ TEST_P(StressTest, DestroyManagerWhileOtherThreadsHoldCursors) {
       const TestFile& file = files[static_cast<size_t>(t) % files.size()];
       // Soft limits so that every thread gets its cursors.
       absl::StatusOr<FixedCursor> fixed = mman->MakeCursor(file.path(), 7, 100);
-      absl::StatusOr<SlidingCursor> sliding = mman->MakeSlidingCursor(file.path());
+      absl::StatusOr<SlidingCursor> sliding =
+          mman->MakeSlidingCursor(file.path());
       ready++;
       while (!destroyed.load()) std::this_thread::yield();
       if (fixed.ok()) {

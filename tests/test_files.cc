@@ -18,8 +18,8 @@ namespace testing {
 std::string TempPath(absl::string_view name) {
   static std::atomic<int> counter{0};
   const char* dir = std::getenv("TEST_TMPDIR");
-  return absl::StrCat(dir != nullptr ? dir : "/tmp", "/", name, ".",
-                      ::getpid(), ".", counter.fetch_add(1));
+  return absl::StrCat(dir != nullptr ? dir : "/tmp", "/", name, ".", ::getpid(),
+                      ".", counter.fetch_add(1));
 }
 
 std::vector<uint8_t> RandomBytes(size_t size, uint64_t seed) {

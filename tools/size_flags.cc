@@ -17,7 +17,9 @@ namespace tools {
 absl::StatusOr<uint64_t> ParseSize(absl::string_view text) {
   absl::string_view digits = text;
   size_t end = 0;
-  while (end < digits.size() && absl::ascii_isdigit(static_cast<unsigned char>(digits[end]))) ++end;
+  while (end < digits.size() &&
+         absl::ascii_isdigit(static_cast<unsigned char>(digits[end])))
+    ++end;
   absl::string_view suffix = digits.substr(end);
   digits = digits.substr(0, end);
   uint64_t value = 0;
@@ -40,7 +42,8 @@ absl::StatusOr<uint64_t> ParseSize(absl::string_view text) {
     return absl::InvalidArgumentError(absl::StrCat(
         "unknown size suffix in \"", text, "\" (use K, M, G or T)"));
   }
-  const uint64_t max = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+  const uint64_t max =
+      static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
   if (value > (max >> shift)) {
     return absl::InvalidArgumentError(
         absl::StrCat("size \"", text, "\" is larger than 2^63 - 1 bytes"));
@@ -49,7 +52,8 @@ absl::StatusOr<uint64_t> ParseSize(absl::string_view text) {
 }
 
 std::string FormatSize(uint64_t bytes) {
-  static const char* const kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  static const char* const kUnits[] = {"B",   "KiB", "MiB", "GiB",
+                                       "TiB", "PiB", "EiB"};
   int unit = 0;
   double value = static_cast<double>(bytes);
   while (value >= 1024 && unit < 6) {

@@ -171,7 +171,8 @@ int Cat(const Flags& flags, const std::vector<std::string>& args) {
 
 void Progress(uint64_t done, uint64_t total, double seconds) {
   constexpr int kWidth = 30;
-  const double fraction = total == 0 ? 1.0 : static_cast<double>(done) / static_cast<double>(total);
+  const double fraction =
+      total == 0 ? 1.0 : static_cast<double>(done) / static_cast<double>(total);
   const int filled = static_cast<int>(fraction * kWidth);
   std::fprintf(stderr, "\r[%s%s] %3d%% %s / %s %.2f GB/s ",
                std::string(static_cast<size_t>(filled), '#').c_str(),
@@ -188,7 +189,8 @@ int Scan(const Flags& flags, const std::vector<std::string>& args) {
   if (!mman.ok()) return Usage(std::string(mman.status().message()));
   const auto start = std::chrono::steady_clock::now();
   auto elapsed = [&start] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                         start)
         .count();
   };
   absl::StatusOr<SlidingCursor> cursor = (*mman)->MakeSlidingCursor(path);
@@ -228,22 +230,25 @@ int Scan(const Flags& flags, const std::vector<std::string>& args) {
   std::printf("size:       %llu bytes (%s)\n",
               static_cast<unsigned long long>(cursor->size()),
               FormatSize(cursor->size()).c_str());
-  std::printf("checksum:   %016llx\n", static_cast<unsigned long long>(checksum));
+  std::printf("checksum:   %016llx\n",
+              static_cast<unsigned long long>(checksum));
   std::printf("time:       %.3f s (%.2f GB/s)\n", seconds,
               seconds > 0 ? static_cast<double>(done) / seconds / 1e9 : 0.0);
-  std::printf("manager:    %s, window %s, budget %s, max files %llu, %s limits\n",
-              flags.mode.c_str(),
-              (*mman)->window_size() == 0 ? "whole files"
-                                          : FormatSize((*mman)->window_size()).c_str(),
-              FormatSize((*mman)->max_memory_size()).c_str(),
-              static_cast<unsigned long long>((*mman)->max_open_files()),
-              (*mman)->hard_limits() ? "hard" : "soft");
-  std::printf("regions:    %llu mapped, %llu unmapped, %llu evicted, peak %llu (%s)\n",
-              static_cast<unsigned long long>(stats.regions_mapped),
-              static_cast<unsigned long long>(stats.regions_unmapped),
-              static_cast<unsigned long long>(stats.lru_evictions),
-              static_cast<unsigned long long>(stats.peak_regions),
-              FormatSize(stats.peak_mapped_bytes).c_str());
+  std::printf(
+      "manager:    %s, window %s, budget %s, max files %llu, %s limits\n",
+      flags.mode.c_str(),
+      (*mman)->window_size() == 0 ? "whole files"
+                                  : FormatSize((*mman)->window_size()).c_str(),
+      FormatSize((*mman)->max_memory_size()).c_str(),
+      static_cast<unsigned long long>((*mman)->max_open_files()),
+      (*mman)->hard_limits() ? "hard" : "soft");
+  std::printf(
+      "regions:    %llu mapped, %llu unmapped, %llu evicted, peak %llu (%s)\n",
+      static_cast<unsigned long long>(stats.regions_mapped),
+      static_cast<unsigned long long>(stats.regions_unmapped),
+      static_cast<unsigned long long>(stats.lru_evictions),
+      static_cast<unsigned long long>(stats.peak_regions),
+      FormatSize(stats.peak_mapped_bytes).c_str());
   std::printf("cursors:    %llu hits, %llu misses\n",
               static_cast<unsigned long long>(stats.cursor_hits),
               static_cast<unsigned long long>(stats.cursor_misses));
@@ -282,7 +287,8 @@ int Bench(const Flags& flags, const std::vector<std::string>& args,
   const int rc = bench::RunSuite(static_cast<int>(argv.size()), argv.data(),
                                  user_options ? &user : nullptr);
   if (!dir.empty()) {
-    const std::string file = absl::StrCat(dir, "/smmap-bench-", flags.bench_size, ".bin");
+    const std::string file =
+        absl::StrCat(dir, "/smmap-bench-", flags.bench_size, ".bin");
     ::unlink(file.c_str());
     ::rmdir(dir.c_str());
   }
@@ -296,7 +302,8 @@ int Main(int argc, char** argv) {
   bool user_options = false;
   for (int i = 1; i < argc; ++i) {
     absl::string_view arg = argv[i];
-    auto size_flag = [&](absl::string_view name, std::optional<uint64_t>* out) -> int {
+    auto size_flag = [&](absl::string_view name,
+                         std::optional<uint64_t>* out) -> int {
       absl::StatusOr<uint64_t> value = ParseSize(arg.substr(name.size()));
       if (!value.ok()) {
         return Usage(absl::StrCat(name.substr(0, name.size() - 1), ": ",
@@ -322,7 +329,8 @@ int Main(int argc, char** argv) {
     } else if (absl::StartsWith(arg, "--max-files=")) {
       uint64_t n;
       if (!absl::SimpleAtoi(arg.substr(12), &n)) {
-        return Usage(absl::StrCat("--max-files takes a number, not ", arg.substr(12)));
+        return Usage(
+            absl::StrCat("--max-files takes a number, not ", arg.substr(12)));
       }
       flags.max_files = n;
       user_options = true;

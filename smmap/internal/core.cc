@@ -73,8 +73,7 @@ absl::Status CheckRange(const FileRef& file, uint64_t offset, uint64_t size) {
   if (size > kMaxOffset - offset) {
     return absl::InvalidArgumentError(absl::StrCat(
         "offset(", offset, ") + size(", size,
-        ") overflows the largest file offset 2^63-1 for file: ",
-        NameOf(file)));
+        ") overflows the largest file offset 2^63-1 for file: ", NameOf(file)));
   }
   return absl::OkStatus();
 }
@@ -108,9 +107,9 @@ absl::StatusOr<Config> ResolveOptions(const ManagerOptions& options,
   uint64_t window =
       options.window_size.value_or(greedy ? 0 : kDefaultTilingWindow);
   if (window > kMaxWindowSize) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "window_size(", window,
-        ") is larger than 2^62; use 0 to map files whole"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("window_size(", window,
+                     ") is larger than 2^62; use 0 to map files whole"));
   }
   if (!greedy && window != 0) {
     uint64_t unit = 2 * os::PageSize();
@@ -119,14 +118,13 @@ absl::StatusOr<Config> ResolveOptions(const ManagerOptions& options,
     config.stride = window / 2;
   }
   if (window > std::numeric_limits<size_t>::max()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("window_size(", window,
-                     ") does not fit this system's address space"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "window_size(", window, ") does not fit this system's address space"));
   }
   config.window_size = window;
   config.max_memory_size = options.max_memory_size.value_or(kDefaultMaxMemory);
-  config.max_open_files = options.max_open_files.value_or(std::clamp<uint64_t>(
-      os::OpenFileLimit() / 4, 1, kMaxDefaultOpenFiles));
+  config.max_open_files = options.max_open_files.value_or(
+      std::clamp<uint64_t>(os::OpenFileLimit() / 4, 1, kMaxDefaultOpenFiles));
   config.hard_limits = options.hard_limits;
   config.populate = options.populate;
   config.immutable_files = options.immutable_files;
@@ -139,8 +137,8 @@ absl::StatusOr<Config> ResolveOptions(const ManagerOptions& options,
     if (!greedy && config.window_size > config.max_memory_size) {
       return absl::InvalidArgumentError(absl::StrCat(
           "max_memory_size(", config.max_memory_size,
-          ") with hard_limits is smaller than window_size(",
-          config.window_size, "): no whole region could be mapped"));
+          ") with hard_limits is smaller than window_size(", config.window_size,
+          "): no whole region could be mapped"));
     }
   }
   return config;
@@ -233,9 +231,9 @@ bool Core::TryFixedFromCacheLocked(const FileRef& file, uint64_t offset,
   }
   if (offset >= entry->size) return false;
   const uint64_t index = WindowIndex(offset);
-  Region* region = FindRegionLocked(
-      *entry, index,
-      std::min(RequestEnd(*entry, offset, size), WindowEnd(index, entry->size)));
+  Region* region = FindRegionLocked(*entry, index,
+                                    std::min(RequestEnd(*entry, offset, size),
+                                             WindowEnd(index, entry->size)));
   if (region == nullptr) return false;
   ++stats_.cursor_hits;
   PinLocked(region);  // keeps the entry alive too: no reference needed
@@ -267,8 +265,8 @@ absl::Status Core::MakeFixedLocked(const FileRef& file, uint64_t offset,
                                    uint64_t size, FixedCursor* cursor,
                                    Deferred* deferred) {
   if (closed_) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("MakeCursor on a closed manager for file: ", NameOf(file)));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "MakeCursor on a closed manager for file: ", NameOf(file)));
   }
   SMMAP_ASSIGN_OR_RETURN(FileEntry * entry, FindOrOpenLocked(file, deferred));
   ++entry->refs;  // the operation's reference
@@ -465,8 +463,8 @@ absl::Status Core::SlideLocked(SlidingCursor* cursor, uint64_t i,
         "Sliding cursor on a closed manager for file: ", file->Name()));
   }
   const uint64_t offset = cursor->ofs_ + i;
-  absl::StatusOr<Region*> region = AcquireLocked(
-      &file, offset, /*size=*/1, /*sliding=*/true, deferred);
+  absl::StatusOr<Region*> region =
+      AcquireLocked(&file, offset, /*size=*/1, /*sliding=*/true, deferred);
   if (absl::IsOutOfRange(region.status()) && offset >= file->size) {
     return absl::DataLossError(absl::StrCat(
         "File shrank to ", file->size, " bytes, below offset ", offset,
@@ -634,10 +632,10 @@ absl::Status Core::RefreshLocked(FileEntry** entry, bool may_switch,
   }
   // The name now denotes another file.
   if (!may_switch || !file->attached) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "File was replaced (device:inode ", file->device, ":", file->inode,
-        " is now ", info.device, ":", info.inode, ", a ", info.kind,
-        "): ", file->Name()));
+    return absl::FailedPreconditionError(
+        absl::StrCat("File was replaced (device:inode ", file->device, ":",
+                     file->inode, " is now ", info.device, ":", info.inode,
+                     ", a ", info.kind, "): ", file->Name()));
   }
   if (!info.is_regular) {
     return absl::InvalidArgumentError(
@@ -760,7 +758,8 @@ absl::StatusOr<Region*> Core::AcquireLocked(FileEntry** entry, uint64_t ofs,
                               WindowEnd(index, file.size));
   };
   if (ofs < (*entry)->size) {
-    if (Region* region = FindRegionLocked(**entry, index, needed_end(**entry))) {
+    if (Region* region =
+            FindRegionLocked(**entry, index, needed_end(**entry))) {
       ++stats_.cursor_hits;
       PinLocked(region);
       return region;
@@ -792,8 +791,7 @@ absl::StatusOr<Region*> Core::MapRegionLocked(FileEntry* file, uint64_t index,
       file->size > config_.window_size) {
     return absl::OutOfRangeError(absl::StrCat(
         "File-size exceeds window-size limit: file-size(", file->size,
-        ") > window-size(", config_.window_size, ") for file: ",
-        file->Name()));
+        ") > window-size(", config_.window_size, ") for file: ", file->Name()));
   }
   const uint64_t begin = index * config_.stride;
   const uint64_t end = WindowEnd(index, file->size);
@@ -872,11 +870,11 @@ absl::Status Core::MakeRoomLocked(uint64_t bytes, const FileEntry& file,
   }
   if (mapped_bytes_ + bytes > budget) {
     if (config_.hard_limits) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "Mapping ", bytes, " bytes of ", file.Name(),
-          " would exceed max_memory_size(", budget, "): ", mapped_bytes_,
-          " bytes are mapped in ", num_regions_,
-          " regions, all in use by cursors"));
+      return absl::ResourceExhaustedError(
+          absl::StrCat("Mapping ", bytes, " bytes of ", file.Name(),
+                       " would exceed max_memory_size(", budget,
+                       "): ", mapped_bytes_, " bytes are mapped in ",
+                       num_regions_, " regions, all in use by cursors"));
     }
     ++stats_.soft_budget_overruns;
   }

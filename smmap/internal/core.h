@@ -27,13 +27,13 @@
 #include "absl/strings/string_view.h"
 #include "smmap/cursor.h"
 #include "smmap/file_ref.h"
-#include "smmap/options.h"
-#include "smmap/sliding_cursor.h"
-#include "smmap/stats.h"
 #include "smmap/internal/handles.h"
 #include "smmap/internal/intrusive_list.h"
 #include "smmap/internal/mutex.h"
 #include "smmap/internal/os.h"
+#include "smmap/options.h"
+#include "smmap/sliding_cursor.h"
+#include "smmap/stats.h"
 
 namespace smmap {
 namespace internal {
@@ -61,9 +61,9 @@ struct Region {
 
 // One file known to the manager.
 struct FileEntry {
-  std::string path;    // empty when named by the caller's descriptor
-  int caller_fd = -1;  // the caller's descriptor, or -1 for a path
-  UniqueFd owned_fd;   // the manager's descriptor for a path, if open
+  std::string path;     // empty when named by the caller's descriptor
+  int caller_fd = -1;   // the caller's descriptor, or -1 for a path
+  UniqueFd owned_fd;    // the manager's descriptor for a path, if open
   uint64_t device = 0;  // identity, checked whenever the file is re-examined
   uint64_t inode = 0;
   uint64_t size = 0;  // as of the last fstat
@@ -177,9 +177,8 @@ class Core final {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Points an open `cursor` at [offset, offset + size) of `region` (nullptr
   // for an empty file), taking over a reference on `entry`.
-  void BindFixedCursorLocked(FileEntry* entry, Region* region,
-                             uint64_t offset, uint64_t size,
-                             FixedCursor* cursor)
+  void BindFixedCursorLocked(FileEntry* entry, Region* region, uint64_t offset,
+                             uint64_t size, FixedCursor* cursor)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status MakeFixedLocked(const FileRef& file, uint64_t offset,
                                uint64_t size, FixedCursor* cursor,

@@ -12,7 +12,6 @@
 
 #include "absl/strings/str_cat.h"
 
-
 namespace smmap {
 namespace internal {
 namespace os {

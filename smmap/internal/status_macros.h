@@ -14,9 +14,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-#define SMMAP_RETURN_IF_ERROR(expr)                              \
-  do {                                                           \
-    ::absl::Status smmap_status_ = (expr);                       \
+#define SMMAP_RETURN_IF_ERROR(expr)                                    \
+  do {                                                                 \
+    ::absl::Status smmap_status_ = (expr);                             \
     if (ABSL_PREDICT_FALSE(!smmap_status_.ok())) return smmap_status_; \
   } while (false)
 

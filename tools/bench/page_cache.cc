@@ -36,7 +36,8 @@ absl::string_view CacheStateName(CacheState state) {
 
 absl::Status MakeBenchFile(const std::string& path, uint64_t size) {
   struct stat st;
-  if (::stat(path.c_str(), &st) == 0 && static_cast<uint64_t>(st.st_size) == size) {
+  if (::stat(path.c_str(), &st) == 0 &&
+      static_cast<uint64_t>(st.st_size) == size) {
     return absl::OkStatus();
   }
   const std::string tmp = path + ".partial";
@@ -109,8 +110,8 @@ absl::StatusOr<double> ResidentFraction(const std::string& path) {
   const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
   std::vector<unsigned char> vec((size + page - 1) / page);
   if (::mincore(addr, size, vec.data()) != 0) return Errno("mincore", path);
-  const size_t resident = static_cast<size_t>(
-      std::count_if(vec.begin(), vec.end(), [](unsigned char v) { return v & 1; }));
+  const size_t resident = static_cast<size_t>(std::count_if(
+      vec.begin(), vec.end(), [](unsigned char v) { return v & 1; }));
   return static_cast<double>(resident) / static_cast<double>(vec.size());
 }
 
@@ -125,8 +126,8 @@ std::string MachineDescription() {
       break;
     }
   }
-  return absl::StrCat("nproc=", std::thread::hardware_concurrency(),
-                      ", Linux ", kernel, ", ", cpu);
+  return absl::StrCat("nproc=", std::thread::hardware_concurrency(), ", Linux ",
+                      kernel, ", ", cpu);
 }
 
 }  // namespace bench

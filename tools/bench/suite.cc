@@ -2,23 +2,23 @@
 
 #include <fcntl.h>
 #include <malloc.h>
-#include <sys/resource.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
-#include <mutex>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <string>
 #include <thread>
@@ -136,7 +136,8 @@ void BM_ScanRead(benchmark::State& state) {
 // of `mman` (size 0: to the end); returns the checksum.
 absl::StatusOr<uint64_t> SlidingScan(MemmapManager& mman, uint64_t begin = 0,
                                      uint64_t size = 0) {
-  absl::StatusOr<SlidingCursor> cursor = mman.MakeSlidingCursor(g_path, begin, size);
+  absl::StatusOr<SlidingCursor> cursor =
+      mman.MakeSlidingCursor(g_path, begin, size);
   if (!cursor.ok()) return cursor.status();
   uint64_t x = 0;
   uint64_t ofs = begin;
@@ -154,7 +155,8 @@ absl::StatusOr<uint64_t> SlidingScan(MemmapManager& mman, uint64_t begin = 0,
 // for the default options; range(1) asks for MAP_POPULATE.
 void BM_ScanSliding(benchmark::State& state) {
   UserScan scan;
-  if (state.range(0) > 0) scan.options.window_size = static_cast<uint64_t>(state.range(0));
+  if (state.range(0) > 0)
+    scan.options.window_size = static_cast<uint64_t>(state.range(0));
   scan.options.populate = state.range(1) != 0;
   for (auto _ : state) {
     auto mman = MakeManager(scan);
@@ -216,10 +218,12 @@ void BM_ChurnFixedCursor(benchmark::State& state) {
   state.counters["user_ns"] =
       (UserNanos() - user_start) / static_cast<double>(state.iterations());
   const ManagerStats stats = (*mman)->stats();
-  state.counters["miss_ratio"] = static_cast<double>(stats.cursor_misses) /
-                                 static_cast<double>(stats.cursor_misses + stats.cursor_hits);
+  state.counters["miss_ratio"] =
+      static_cast<double>(stats.cursor_misses) /
+      static_cast<double>(stats.cursor_misses + stats.cursor_hits);
   state.counters["peak_over_budget"] =
-      static_cast<double>(stats.peak_mapped_bytes) - static_cast<double>(kChurnBudget);
+      static_cast<double>(stats.peak_mapped_bytes) -
+      static_cast<double>(kChurnBudget);
   SetBytes(state, 4 * kKiB);
 }
 
@@ -234,10 +238,13 @@ void BM_ChurnRaw(benchmark::State& state) {
   for (auto _ : state) {
     const uint64_t o = offsets[k++ & 0xffff];
     const uint64_t begin = o / stride * stride;
-    const size_t n = static_cast<size_t>(std::min(kChurnWindow, g_size - begin));
-    void* p = ::mmap(nullptr, n, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(begin));
+    const size_t n =
+        static_cast<size_t>(std::min(kChurnWindow, g_size - begin));
+    void* p = ::mmap(nullptr, n, PROT_READ, MAP_SHARED, fd,
+                     static_cast<off_t>(begin));
     if (p == MAP_FAILED) return state.SkipWithError("mmap failed");
-    benchmark::DoNotOptimize(XorScan(static_cast<const uint8_t*>(p) + (o - begin), 4 * kKiB));
+    benchmark::DoNotOptimize(
+        XorScan(static_cast<const uint8_t*>(p) + (o - begin), 4 * kKiB));
     ::munmap(p, n);
   }
   state.counters["user_ns"] =
@@ -305,7 +312,8 @@ void BM_Random4kRawMmap(benchmark::State& state) {
   if (p == MAP_FAILED) return state.SkipWithError("mmap failed");
   const auto* base = static_cast<const uint8_t*>(p);
   const std::vector<uint64_t>& offsets = RandomOffsets();
-  for (uint64_t o : offsets) benchmark::DoNotOptimize(XorScan(base + o, 4 * kKiB));
+  for (uint64_t o : offsets)
+    benchmark::DoNotOptimize(XorScan(base + o, 4 * kKiB));
   size_t k = 0;
   for (auto _ : state) {
     benchmark::DoNotOptimize(XorScan(base + offsets[k++ & 0xffff], 4 * kKiB));
@@ -383,7 +391,8 @@ TilingMemmapManager& SharedManager() {
     g_shared_manager = std::make_unique<TilingMemmapManager>();
     for (uint64_t o : RandomOffsets()) {
       auto c = g_shared_manager->MakeCursor(g_path, o, 4 * kKiB);
-      if (c.ok()) benchmark::DoNotOptimize(XorScan(c->buffer().data(), c->size()));
+      if (c.ok())
+        benchmark::DoNotOptimize(XorScan(c->buffer().data(), c->size()));
     }
   }
   return *g_shared_manager;
@@ -452,23 +461,34 @@ int64_t g_max_regions = 0;
 
 void RegisterAll() {
   benchmark::RegisterBenchmark("scan/raw_mmap_whole", BM_ScanRawMmapWhole)
-      ->Unit(benchmark::kMillisecond)->UseRealTime();
+      ->Unit(benchmark::kMillisecond)
+      ->UseRealTime();
   for (int64_t w : {int64_t{1} << 20, int64_t{2} << 20, int64_t{16} << 20}) {
     benchmark::RegisterBenchmark("scan/raw_windows", BM_ScanRawWindows)
-        ->Arg(w)->Unit(benchmark::kMillisecond)->UseRealTime();
+        ->Arg(w)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
   }
   benchmark::RegisterBenchmark("scan/read", BM_ScanRead)
-      ->Arg(128 << 10)->Unit(benchmark::kMillisecond)->UseRealTime();
+      ->Arg(128 << 10)
+      ->Unit(benchmark::kMillisecond)
+      ->UseRealTime();
   benchmark::RegisterBenchmark("scan/sliding", BM_ScanSliding)
-      ->Args({0, 0})->Args({4 << 20, 0})->Args({32 << 20, 0})
-      ->Args({0, 1})->Args({32 << 20, 1})
-      ->Unit(benchmark::kMillisecond)->UseRealTime();
+      ->Args({0, 0})
+      ->Args({4 << 20, 0})
+      ->Args({32 << 20, 0})
+      ->Args({0, 1})
+      ->Args({32 << 20, 1})
+      ->Unit(benchmark::kMillisecond)
+      ->UseRealTime();
   // As many regions as the file and vm.max_map_count (65530 by default)
   // allow, up to 60000.
   g_max_regions = static_cast<int64_t>(
       std::min<uint64_t>(60000, g_size / (2 * g_page) - 1));
   benchmark::RegisterBenchmark("cursor/fixed_cached", BM_FixedCursorCached)
-      ->Arg(100)->Arg(10000)->Arg(g_max_regions);
+      ->Arg(100)
+      ->Arg(10000)
+      ->Arg(g_max_regions);
   benchmark::RegisterBenchmark("random4k/raw_mmap", BM_Random4kRawMmap);
   benchmark::RegisterBenchmark("random4k/pread", BM_Random4kPread);
   benchmark::RegisterBenchmark("random4k/fixed_cursor", BM_Random4kFixedCursor);
@@ -476,13 +496,24 @@ void RegisterAll() {
                                BM_Random4kSlidingCursor);
   benchmark::RegisterBenchmark("churn/raw_map_read_unmap", BM_ChurnRaw);
   benchmark::RegisterBenchmark("churn/fixed_cursor", BM_ChurnFixedCursor)
-      ->Args({0, 0})->Args({1, 0})->Args({0, 1});
-  benchmark::RegisterBenchmark("threads/random4k_raw_mmap", BM_ThreadsRandom4kRawMmap)
-      ->Threads(1)->Threads(2)->UseRealTime();
-  benchmark::RegisterBenchmark("threads/random4k_fixed", BM_ThreadsRandom4kFixed)
-      ->Threads(1)->Threads(2)->UseRealTime();
-  benchmark::RegisterBenchmark("threads/random4k_sliding", BM_ThreadsRandom4kSliding)
-      ->Threads(1)->Threads(2)->UseRealTime();
+      ->Args({0, 0})
+      ->Args({1, 0})
+      ->Args({0, 1});
+  benchmark::RegisterBenchmark("threads/random4k_raw_mmap",
+                               BM_ThreadsRandom4kRawMmap)
+      ->Threads(1)
+      ->Threads(2)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark("threads/random4k_fixed",
+                               BM_ThreadsRandom4kFixed)
+      ->Threads(1)
+      ->Threads(2)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark("threads/random4k_sliding",
+                               BM_ThreadsRandom4kSliding)
+      ->Threads(1)
+      ->Threads(2)
+      ->UseRealTime();
 }
 
 // Collects the median (or only) real time per benchmark name.
@@ -498,8 +529,8 @@ class RatioReporter : public benchmark::ConsoleReporter {
       name = absl::StrReplaceAll(name, {{"/real_time", ""}});
       const double ns = run.GetAdjustedRealTime() *
                         (run.time_unit == benchmark::kMillisecond ? 1e6 : 1.0);
-      const bool median = run.run_type == Run::RT_Aggregate &&
-                          run.aggregate_name == "median";
+      const bool median =
+          run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
       if (median || run.run_type != Run::RT_Aggregate) {
         for (const auto& [key, counter] : run.counters) {
           counters_[name + "#" + key] = counter.value;
@@ -554,49 +585,66 @@ void PrintTargets(const RatioReporter& r, CacheState state) {
                 double target, bool higher_is_better, const char* unit) {
     const bool ok = higher_is_better ? value >= target : value <= target;
     std::printf("%-4s %-58s %8.2f%s %8.2f%s  %s\n", id, what.c_str(), value,
-                unit, target, unit, std::isnan(value) ? "n/a" : ok ? "ok" : "MISSED");
+                unit, target, unit,
+                std::isnan(value) ? "n/a"
+                : ok              ? "ok"
+                                  : "MISSED");
   };
   const double whole = gbps("scan/raw_mmap_whole");
   const double read = gbps("scan/read/131072");
   const double sliding = gbps("scan/sliding/0/0");
-  std::printf("     (GB/s: whole-file mmap %.2f, read() 128 KiB %.2f, sliding default %.2f,"
-              " sliding 4 MiB %.2f, raw 2 MiB windows %.2f)\n",
-              whole, read, sliding, gbps("scan/sliding/4194304/0"),
-              gbps("scan/raw_windows/2097152"));
+  std::printf(
+      "     (GB/s: whole-file mmap %.2f, read() 128 KiB %.2f, sliding default "
+      "%.2f,"
+      " sliding 4 MiB %.2f, raw 2 MiB windows %.2f)\n",
+      whole, read, sliding, gbps("scan/sliding/4194304/0"),
+      gbps("scan/raw_windows/2097152"));
   if (state == CacheState::kLargeFolio) {
-    row("T1", "sliding scan (default) / whole-file mmap scan", ratio(sliding, whole), 0.90, true, "x");
-    row("T2", "sliding scan (default) / read() 128 KiB", ratio(sliding, read), 1.5, true, "x");
+    row("T1", "sliding scan (default) / whole-file mmap scan",
+        ratio(sliding, whole), 0.90, true, "x");
+    row("T2", "sliding scan (default) / read() 128 KiB", ratio(sliding, read),
+        1.5, true, "x");
   } else {
-    row("T2", "sliding scan (default) / read() 128 KiB", ratio(sliding, read), 1.0, true, "x");
+    row("T2", "sliding scan (default) / read() 128 KiB", ratio(sliding, read),
+        1.0, true, "x");
   }
   const double pread_ns = r.ns("random4k/pread");
   const double c100 = r.ns("cursor/fixed_cached/100");
   const double c60k = r.ns(absl::StrCat("cursor/fixed_cached/", g_max_regions));
-  row("T3", absl::StrCat("fixed cursor create+release (100 regions: ", static_cast<int>(c100),
-                         " ns) / 4 KiB pread"),
+  row("T3",
+      absl::StrCat("fixed cursor create+release (100 regions: ",
+                   static_cast<int>(c100), " ns) / 4 KiB pread"),
       ratio(c100, pread_ns), 1.0 / 20, false, "x");
-  row("T3", absl::StrCat("fixed cursor, ", g_max_regions, " regions / 100 regions"),
+  row("T3",
+      absl::StrCat("fixed cursor, ", g_max_regions, " regions / 100 regions"),
       ratio(c60k, c100), 2.0, false, "x");
   const double mmap_ns = r.ns("random4k/raw_mmap");
   const double fixed_ns = r.ns("random4k/fixed_cursor");
   const double sliding_ns = r.ns("random4k/sliding_cursor");
-  row("T4", "random 4 KiB: raw mmap time / fixed cursor time", ratio(mmap_ns, fixed_ns), 0.9, true, "x");
-  row("T4", "random 4 KiB: pread time / fixed cursor time", ratio(pread_ns, fixed_ns), 1.3, true, "x");
-  row("T4", "random 4 KiB: raw mmap time / sliding cursor time", ratio(mmap_ns, sliding_ns), 0.9, true, "x");
+  row("T4", "random 4 KiB: raw mmap time / fixed cursor time",
+      ratio(mmap_ns, fixed_ns), 0.9, true, "x");
+  row("T4", "random 4 KiB: pread time / fixed cursor time",
+      ratio(pread_ns, fixed_ns), 1.3, true, "x");
+  row("T4", "random 4 KiB: raw mmap time / sliding cursor time",
+      ratio(mmap_ns, sliding_ns), 0.9, true, "x");
   const double churn_raw = r.ns("churn/raw_map_read_unmap");
   const double churn_soft = r.ns("churn/fixed_cursor/0/0");
   const double churn_immutable = r.ns("churn/fixed_cursor/0/1");
   const double raw_user = r.counter("churn/raw_map_read_unmap", "user_ns");
   row("T7", "manager's own (user-mode) time per miss, ns",
-      r.counter("churn/fixed_cursor/0/0", "user_ns") - raw_user, 400, false, "");
-  row("T7", absl::StrCat("whole time per miss above mmap+read+munmap (",
-                         static_cast<int>(churn_raw), " ns), ns"),
-      churn_soft > 0 && churn_raw > 0 ? churn_soft - churn_raw : NAN, 400, false, "");
-  row("T7", "the same with immutable_files (no fstat per region), ns",
-      churn_immutable > 0 && churn_raw > 0 ? churn_immutable - churn_raw : NAN, 400,
+      r.counter("churn/fixed_cursor/0/0", "user_ns") - raw_user, 400, false,
+      "");
+  row("T7",
+      absl::StrCat("whole time per miss above mmap+read+munmap (",
+                   static_cast<int>(churn_raw), " ns), ns"),
+      churn_soft > 0 && churn_raw > 0 ? churn_soft - churn_raw : NAN, 400,
       false, "");
+  row("T7", "the same with immutable_files (no fstat per region), ns",
+      churn_immutable > 0 && churn_raw > 0 ? churn_immutable - churn_raw : NAN,
+      400, false, "");
   row("T8", "soft budget: peak mapped bytes above budget / window",
-      r.counter("churn/fixed_cursor/0/0", "peak_over_budget") / static_cast<double>(kChurnWindow),
+      r.counter("churn/fixed_cursor/0/0", "peak_over_budget") /
+          static_cast<double>(kChurnWindow),
       1.0, false, "x");
   row("T8", "hard budget: peak mapped bytes above budget, bytes",
       r.counter("churn/fixed_cursor/1/0", "peak_over_budget"), 0.0, false, "");
@@ -621,8 +669,9 @@ void PrintTargets(const RatioReporter& r, CacheState state) {
 void ScanHalf(MemmapManager& mman, int half, int passes) {
   const uint64_t mid = g_size / 2;
   for (int pass = 0; pass < passes; ++pass) {
-    absl::StatusOr<uint64_t> x = half == 0 ? SlidingScan(mman, 0, mid)
-                                           : SlidingScan(mman, mid, g_size - mid);
+    absl::StatusOr<uint64_t> x = half == 0
+                                     ? SlidingScan(mman, 0, mid)
+                                     : SlidingScan(mman, mid, g_size - mid);
     if (!x.ok()) std::abort();
     benchmark::DoNotOptimize(*x);
   }
@@ -669,8 +718,9 @@ std::pair<double, double> ThreadsAgainstProcesses(const ManagerOptions& options,
 }
 
 void PrintThreadsAgainstProcesses() {
-  std::printf("\n== T6: two threads sliding over disjoint halves, one process "
-              "against two (median of 5, 3 passes each)\n");
+  std::printf(
+      "\n== T6: two threads sliding over disjoint halves, one process "
+      "against two (median of 5, 3 passes each)\n");
   struct Case {
     const char* name;
     ManagerOptions options;
@@ -679,15 +729,17 @@ void PrintThreadsAgainstProcesses() {
   ManagerOptions churn;
   churn.window_size = 4 << 20;       // regions of 4 MiB, one every 2 MiB
   churn.max_memory_size = 16 << 20;  // far below the file: constant eviction
-  std::vector<Case> cases = {{"default options", ManagerOptions(), true},
-                             {"4 MiB windows, 16 MiB budget (churn)", churn, false}};
+  std::vector<Case> cases = {
+      {"default options", ManagerOptions(), true},
+      {"4 MiB windows, 16 MiB budget (churn)", churn, false}};
   for (const Case& c : cases) {
     auto [threads_s, processes_s] = ThreadsAgainstProcesses(c.options, 3, 5);
     const double ratio = processes_s / threads_s;
-    std::printf("%-4s %-58s %8.2fx %8.2fx  %s   (threads %.0f ms, processes %.0f ms)\n",
-                c.target ? "T6" : "", c.name, ratio, 0.85,
-                c.target ? (ratio >= 0.85 ? "ok" : "MISSED") : "info",
-                threads_s * 1e3, processes_s * 1e3);
+    std::printf(
+        "%-4s %-58s %8.2fx %8.2fx  %s   (threads %.0f ms, processes %.0f ms)\n",
+        c.target ? "T6" : "", c.name, ratio, 0.85,
+        c.target ? (ratio >= 0.85 ? "ok" : "MISSED") : "info", threads_s * 1e3,
+        processes_s * 1e3);
   }
 }
 
@@ -698,7 +750,8 @@ void PrintThreadsAgainstProcesses() {
 namespace smmap {
 namespace bench {
 
-absl::StatusOr<std::unique_ptr<MemmapManager>> MakeManager(const UserScan& scan) {
+absl::StatusOr<std::unique_ptr<MemmapManager>> MakeManager(
+    const UserScan& scan) {
   if (scan.greedy) {
     auto made = GreedyMemmapManager::Create(scan.options);
     if (!made.ok()) return made.status();
@@ -712,7 +765,8 @@ absl::StatusOr<std::unique_ptr<MemmapManager>> MakeManager(const UserScan& scan)
 int RunSuite(int argc, char** argv, const UserScan* user) {
   std::string file;
   uint64_t size = 1 << 30;
-  std::vector<CacheState> states = {CacheState::kLargeFolio, CacheState::kSmallFolio};
+  std::vector<CacheState> states = {CacheState::kLargeFolio,
+                                    CacheState::kSmallFolio};
   bool run_t6 = true;
   std::string default_dir = "/var/tmp";
   std::vector<char*> rest = {argv[0]};
@@ -723,7 +777,8 @@ int RunSuite(int argc, char** argv, const UserScan* user) {
     } else if (absl::ConsumePrefix(&arg, "--size=")) {
       auto parsed = smmap::tools::ParseSize(arg);
       if (!parsed.ok()) {
-        std::fprintf(stderr, "--size: %s\n", std::string(parsed.status().message()).c_str());
+        std::fprintf(stderr, "--size: %s\n",
+                     std::string(parsed.status().message()).c_str());
         return 2;
       }
       size = *parsed;
@@ -734,8 +789,10 @@ int RunSuite(int argc, char** argv, const UserScan* user) {
     } else if (absl::ConsumePrefix(&arg, "--cache=")) {
       states.clear();
       for (absl::string_view s : absl::StrSplit(arg, ',')) {
-        if (s == "large") states.push_back(CacheState::kLargeFolio);
-        else if (s == "small") states.push_back(CacheState::kSmallFolio);
+        if (s == "large")
+          states.push_back(CacheState::kLargeFolio);
+        else if (s == "small")
+          states.push_back(CacheState::kSmallFolio);
         else {
           std::fprintf(stderr, "--cache takes large, small or large,small\n");
           return 2;
@@ -769,10 +826,12 @@ int RunSuite(int argc, char** argv, const UserScan* user) {
   if (user != nullptr) {
     g_user = *user;
     benchmark::RegisterBenchmark("scan/sliding_user", BM_ScanSlidingUser)
-        ->Unit(benchmark::kMillisecond)->UseRealTime();
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
   }
   std::printf("file %s, %llu bytes; %s\n", g_path.c_str(),
-              static_cast<unsigned long long>(g_size), MachineDescription().c_str());
+              static_cast<unsigned long long>(g_size),
+              MachineDescription().c_str());
   for (CacheState state : states) {
     if (absl::Status s = SetCacheState(g_path, state); !s.ok()) {
       std::fprintf(stderr, "%s\n", std::string(s.message()).c_str());
@@ -786,7 +845,8 @@ int RunSuite(int argc, char** argv, const UserScan* user) {
     benchmark::RunSpecifiedBenchmarks(&reporter);
     ResetShared();  // nothing of the file may stay mapped across states
     PrintTargets(reporter, state);
-    if (state == CacheState::kLargeFolio && run_t6) PrintThreadsAgainstProcesses();
+    if (state == CacheState::kLargeFolio && run_t6)
+      PrintThreadsAgainstProcesses();
   }
   benchmark::Shutdown();
   return 0;

@@ -32,7 +32,8 @@ struct UserScan {
 };
 
 // A greedy or tiling manager with `scan.options`.
-absl::StatusOr<std::unique_ptr<MemmapManager>> MakeManager(const UserScan& scan);
+absl::StatusOr<std::unique_ptr<MemmapManager>> MakeManager(
+    const UserScan& scan);
 
 // Runs the suite with command-line flags `argv`; `user` (may be null) adds
 // a scan with those options. Returns a process exit code.
