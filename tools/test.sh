@@ -81,6 +81,18 @@ for config in $configs; do
   done <<<"$results"
 done
 
+# The tree is kept formatted (.clang-format): one more test case.
+if command -v clang-format >/dev/null && git rev-parse --git-dir >/dev/null 2>&1; then
+  if git ls-files -z '*.h' '*.cc' | xargs -0 clang-format --dry-run --Werror 2>"$logdir/format"; then
+    echo "format: ok"
+    passed=$(( passed + 1 ))
+  else
+    echo "format: FAILED (run clang-format -i on:)"
+    grep -o '^[^:]*:' "$logdir/format" | sort -u | head
+    failed=$(( failed + 1 ))
+  fi
+fi
+
 if [ "${SMMAP_FUZZ_SECONDS:-60}" != 0 ] && [ -f tools/fuzz.sh ]; then
   echo "=== fuzzers (${SMMAP_FUZZ_SECONDS:-60} s each)"
   fuzz_out=$(bash tools/fuzz.sh --seconds "${SMMAP_FUZZ_SECONDS:-60}" 2>&1)
