@@ -61,7 +61,9 @@ count_target() {  # label status testlogs
 
 for config in $configs; do
   flags=()
-  [ "$config" != plain ] && flags=(--config="$config")
+  # Plain builds everything (tools and benchmarks too); the sanitizer
+  # configurations build only what the tests need.
+  [ "$config" != plain ] && flags=(--config="$config" --build_tests_only)
   echo "=== bazel test //... ($config)"
   log=$logdir/$config.log
   bazel test "${common[@]}" "${flags[@]}" //... 2>&1 | tee "$log" \
