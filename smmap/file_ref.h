@@ -21,11 +21,15 @@ namespace smmap {
 class FileRef final {
  public:
   // NOLINTBEGIN(google-explicit-constructor): implicit by design.
-  FileRef(const char* path) : path_(path) {}
+  // A null pointer is an empty path (which the manager rejects).
+  FileRef(const char* path) : path_(path != nullptr ? path : "") {}
   FileRef(const std::string& path) : path_(path) {}
   FileRef(absl::string_view path) : path_(path) {}
   // REQUIRES: the caller keeps `fd` open while the manager may map from it
-  // (cursors already made stay readable after it is closed).
+  // (cursors already made stay readable after it is closed). The manager
+  // caches files by descriptor number: before reusing a closed descriptor's
+  // number for another file with the same manager, call Collect() (or the
+  // manager may serve the old file's cached bytes).
   FileRef(int fd) : fd_(fd), is_fd_(true) {}
   // NOLINTEND(google-explicit-constructor)
 

@@ -22,7 +22,9 @@ struct GuardFrame {
   volatile uintptr_t fault_address;
 };
 
-// Initial-exec TLS: reading it in a signal handler allocates nothing.
+// Initial-exec TLS: reading it in a signal handler allocates nothing. (A
+// shared library holding smmap then uses static TLS space, which glibc
+// reserves a little of for dlopen.)
 __attribute__((tls_model(
     "initial-exec"))) thread_local GuardFrame* g_active_frame = nullptr;
 

@@ -67,17 +67,13 @@ int SlidingCursor::fd() const {
 }
 
 absl::Status SlidingCursor::MoveTo(uint64_t i) {
-  if (core_ == nullptr) {
-    return absl::FailedPreconditionError(
-        "Sliding cursor bound to no manager (default-constructed or moved "
-        "from)");
-  }
   if (i >= size_) {
     return absl::OutOfRangeError(
         absl::StrCat("Index(", i, ") beyond the size(", size_,
-                     ") of the sliding cursor for file: ", file_->Name()));
+                     ") of the sliding cursor for file: ",
+                     file_ == nullptr ? std::string("<none>") : file_->Name()));
   }
-  return core_->Slide(this, i);
+  return core_->Slide(this, i);  // size_ > 0: the cursor is bound
 }
 
 uint8_t SlidingCursor::LoadSlow(uint64_t i) {
@@ -115,6 +111,14 @@ absl::StatusOr<Bytes> SlidingCursor::Slice(int64_t begin, int64_t end) {
   const uint64_t length = last - first;
   SMMAP_ASSIGN_OR_RETURN(absl::Span<const uint8_t> chunk, Chunk(first));
   if (chunk.size() >= length) return Bytes::View(chunk.first(length));
+  if (length > kMaxSliceCopy) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "Slice [", first, ", ", last,
+        ") spans regions and would need a copy of ", length,
+        " bytes, more than ", kMaxSliceCopy,
+        "; use Read() into your own buffer or ForEachChunk(), for file: ",
+        file_->Name()));
+  }
   std::vector<uint8_t> copy(length);
   SMMAP_RETURN_IF_ERROR(Read(first, absl::MakeSpan(copy)));
   return Bytes::Copy(std::move(copy));
@@ -135,24 +139,23 @@ absl::Status SlidingCursor::Read(uint64_t offset, absl::Span<uint8_t> dst) {
 
 absl::Status SlidingCursor::ReadGuarded(uint64_t offset,
                                         absl::Span<uint8_t> dst) {
-  uint8_t* out = dst.data();
-  uint64_t at = offset;
-  absl::Status fault;
-  SMMAP_RETURN_IF_ERROR(
-      ForEachChunk(offset, dst.size(), [&](absl::Span<const uint8_t> chunk) {
-        if (!fault.ok()) return;
-        size_t bad = 0;
-        if (!GuardedCopy(chunk, out, &bad).ok()) {
-          fault = absl::DataLossError(absl::StrCat(
-              "File shrank while mapped: reading offset ", ofs_ + at + bad,
-              " raised SIGBUS (sliding cursor on [", ofs_, ", ", ofs_end(),
-              ") made when the file had ", file_size_,
-              " bytes): ", file_->Name()));
-        }
-        out += chunk.size();
-        at += chunk.size();
-      }));
-  return fault;
+  if (offset > size_ || dst.size() > size_ - offset) {
+    return Read(offset, dst);  // the same OutOfRange
+  }
+  for (size_t done = 0; done < dst.size();) {
+    const uint64_t at = offset + done;
+    SMMAP_ASSIGN_OR_RETURN(absl::Span<const uint8_t> chunk, Chunk(at));
+    const size_t n = std::min(chunk.size(), dst.size() - done);
+    size_t bad = 0;
+    if (!GuardedCopy(chunk.first(n), dst.data() + done, &bad).ok()) {
+      return absl::DataLossError(absl::StrCat(
+          "File shrank while mapped: reading offset ", ofs_ + at + bad,
+          " raised SIGBUS (sliding cursor on [", ofs_, ", ", ofs_end(),
+          ") made when the file had ", file_size_, " bytes): ", file_->Name()));
+    }
+    done += n;
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<absl::Span<const uint8_t>> SlidingCursor::Chunk(

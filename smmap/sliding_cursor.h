@@ -54,6 +54,9 @@ struct Region;
 
 class SlidingCursor final {
  public:
+  // The largest copy Slice() makes (1 GiB).
+  static constexpr uint64_t kMaxSliceCopy = uint64_t{1} << 30;
+
   // An empty cursor bound to no manager.
   SlidingCursor() = default;
   SlidingCursor(SlidingCursor&& other) noexcept;
@@ -97,8 +100,9 @@ class SlidingCursor final {
   // The bytes of indices [begin, end), with Python slice semantics: negative
   // indices count from the end, bounds are clamped to [0, size()], and
   // begin >= end gives no bytes. The result is a view when the bytes lie in
-  // one region (valid until the next call on this cursor) and a copy
-  // otherwise.
+  // the region the cursor maps for `begin` (valid until the next call on
+  // this cursor) and a copy otherwise. A copy of more than kMaxSliceCopy
+  // bytes is refused (ResourceExhausted): Read() into your own buffer.
   absl::StatusOr<Bytes> Slice(int64_t begin, int64_t end);
   // Slice(begin, size()): from `begin` to the end.
   absl::StatusOr<Bytes> Slice(int64_t begin);

@@ -223,6 +223,27 @@ TEST_F(FaultInjectionTest, MmapOutOfMemoryWithNothingToCollectFailsAtOnce) {
   EXPECT_EQ(held.buffer()[0], file_.bytes()[0]);
 }
 
+TEST_F(FaultInjectionTest, MmapEagainIsResourceExhausted) {
+  ScriptedFaults faults;
+  auto mman = Tiling(4);
+  faults.Fail(Syscall::kMmap, EAGAIN);
+  EXPECT_THAT(mman->MakeCursor(file_.path()),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       HasSubstr("Resource temporarily unavailable")));
+}
+
+TEST_F(FaultInjectionTest, MunmapFailingAfterTheManagerIsGone) {
+  // The last cursor frees the manager's state; the failure it meets while
+  // unmapping must not touch that state (ASan checks).
+  ScriptedFaults faults;
+  auto mman = Tiling(4);
+  ASSERT_OK_AND_ASSIGN(FixedCursor c, mman->MakeCursor(file_.path(), 0, 1));
+  mman.reset();
+  faults.Fail(Syscall::kMunmap, EINVAL, 1, 2);
+  c.Close();
+  c = FixedCursor();
+}
+
 TEST_F(FaultInjectionTest, MmapPermissionDenied) {
   ScriptedFaults faults;
   auto mman = Tiling(4);

@@ -359,6 +359,62 @@ TEST(FilesTest, GrowthIsNoticedWhenMapping) {
   }
 }
 
+TEST(FilesTest, GrowthIsNoticedByRequestsReachingTheEndEvenWhenCached) {
+  std::vector<uint8_t> bytes = RandomBytes(kPage + 100, 17);
+  TestFile file("grow-cached", bytes);
+  GreedyMemmapManager greedy;
+  ManagerOptions options;
+  options.window_size = 8 * kPage;
+  auto tiling = Tiling(options);
+  for (MemmapManager* mman : {static_cast<MemmapManager*>(&greedy),
+                              static_cast<MemmapManager*>(tiling.get())}) {
+    file.Rewrite(bytes);
+    mman->Collect();
+    ASSERT_OK(mman->MakeCursor(file.path()));  // cached: the whole old file
+    std::vector<uint8_t> grown = RandomBytes(3 * kPage, 18);
+    file.Rewrite(grown);
+    // "As much as possible" and "to the end of the file" see the new end,
+    // although the old region is still cached.
+    ASSERT_OK_AND_ASSIGN(FixedCursor whole, mman->MakeCursor(file.path()));
+    EXPECT_EQ(whole.file_size(), grown.size());
+    EXPECT_EQ(whole.ofs_end(), grown.size());
+    ASSERT_OK_AND_ASSIGN(SlidingCursor s, mman->MakeSlidingCursor(file.path()));
+    EXPECT_EQ(s.size(), grown.size());
+    EXPECT_EQ(*s.At(-1), grown.back());
+  }
+}
+
+TEST(FilesTest, ImmutableFilesAreNotReexaminedInsideTheKnownSize) {
+  TestFile file = TestFile::Random("immutable", 4 * kPage, 19);
+  ManagerOptions options;
+  options.window_size = 2 * kPage;
+  options.immutable_files = true;
+  auto mman = Tiling(options);
+  ASSERT_OK(mman->MakeCursor(file.path(), 0, 1));
+  ASSERT_EQ(::truncate(file.path().c_str(), static_cast<off_t>(kPage)), 0);
+  // Inside the size known: not re-examined (the caller promised).
+  ASSERT_OK_AND_ASSIGN(FixedCursor c,
+                       mman->MakeCursor(file.path(), 3 * kPage, 1));
+  EXPECT_EQ(c.file_size(), 4 * kPage);
+  // Beyond it: re-examined.
+  EXPECT_THAT(mman->MakeCursor(file.path(), 4 * kPage),
+              StatusIs(absl::StatusCode::kOutOfRange,
+                       HasSubstr("beyond file-size(" + std::to_string(kPage))));
+}
+
+TEST(FilesTest, DevicesAreNotOpened) {
+  TilingMemmapManager mman;
+  EXPECT_THAT(
+      mman.MakeCursor("/dev/null"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("Not a regular file (character device): /dev/null")));
+  EXPECT_EQ(mman.stats().files_opened, 0u);
+  const char* null_path = nullptr;
+  EXPECT_THAT(
+      mman.MakeCursor(null_path),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("Empty path")));
+}
+
 TEST(FilesTest, ReplacedFileIsSeenWhenReopened) {
   TestFile file = TestFile::Random("replace", 4 * kPage, 9);
   ManagerOptions options;
@@ -438,7 +494,7 @@ TEST(ErrorsTest, BadFilesGiveSpecificStatuses) {
   const std::string missing = TempPath("missing");
   EXPECT_THAT(mman.MakeCursor(missing),
               StatusIs(absl::StatusCode::kNotFound,
-                       HasSubstr("open(" + missing + "): No such file")));
+                       HasSubstr("stat(" + missing + "): No such file")));
 
   const std::string dir = TempPath("dir");
   ASSERT_EQ(::mkdir(dir.c_str(), 0700), 0);

@@ -125,7 +125,7 @@ std::vector<Row> Rows() {
     const std::string path = TempPath("missing");
     return Outcome{mman.MakeCursor(path).status(),
                    absl::StatusCode::kNotFound,
-                   {"open(" + path + "): No such file or directory"}};
+                   {"stat(" + path + "): No such file or directory"}};
   });
   add("directory", [] {
     const std::string dir = TempPath("dir");

@@ -242,13 +242,12 @@ TEST(SlidingCursorTest, GreedyManagerUsesOneRegion) {
   EXPECT_EQ(mman.num_open_regions(), 1u);
 }
 
-TEST(SlidingCursorTest, GreedyWindowLimitIsNotDataLoss) {
+TEST(SlidingCursorTest, GreedyWindowLimitIsCheckedAtCreation) {
   TestFile file = TestFile::Random("limit", 3 * kPage, 11);
   ManagerOptions options;
   options.window_size = kPage;
   ASSERT_OK_AND_ASSIGN(auto mman, GreedyMemmapManager::Create(options));
-  ASSERT_OK_AND_ASSIGN(SlidingCursor c, mman->MakeSlidingCursor(file.path()));
-  EXPECT_THAT(c.At(0),
+  EXPECT_THAT(mman->MakeSlidingCursor(file.path()),
               StatusIs(absl::StatusCode::kOutOfRange,
                        HasSubstr("File-size exceeds window-size limit")));
 }
@@ -283,6 +282,49 @@ TEST(SlidingCursorTest, MovesKeepTheWindow) {
   b = SlidingCursor();
   EXPECT_EQ(mman->num_open_cursors(), 0u);
   EXPECT_EQ(mman->num_used_regions(), 0u);
+}
+
+TEST(SlidingCursorTest, KeepsItsWindowAfterTheManagerCloses) {
+  TestFile file = TestFile::Random("closing", 6 * kPage, 12);
+  auto mman = TinyTiling();
+  ASSERT_OK_AND_ASSIGN(SlidingCursor c, mman->MakeSlidingCursor(file.path()));
+  EXPECT_EQ(c[kPage], file.bytes()[kPage]);  // window [page 1, page 3)
+  mman->Close();
+  EXPECT_THAT(c.At(5 * kPage), StatusIs(absl::StatusCode::kFailedPrecondition,
+                                        HasSubstr("closed manager")));
+  // The window it holds stays readable.
+  EXPECT_EQ(*c.At(kPage + 1), file.bytes()[kPage + 1]);
+  EXPECT_EQ(mman->num_open_regions(), 1u);
+}
+
+TEST(SlidingCursorTest, HugeSliceAcrossRegionsIsRefusedNotAllocated) {
+  const std::string path = smmap::testing::TempPath("huge");
+  {
+    std::vector<uint8_t> none;
+    smmap::testing::WriteFile(path, none);
+  }
+  ASSERT_EQ(
+      ::truncate(path.c_str(), static_cast<off_t>((uint64_t{1} << 30) + 10)),
+      0);
+  auto mman = TinyTiling();
+  ASSERT_OK_AND_ASSIGN(SlidingCursor c, mman->MakeSlidingCursor(path));
+  EXPECT_THAT(c.Slice(0),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       HasSubstr("use Read() into your own buffer")));
+  ASSERT_OK_AND_ASSIGN(Bytes small, c.Slice(0, 100));
+  EXPECT_EQ(small.size(), 100u);
+  ::unlink(path.c_str());
+}
+
+TEST(SlidingCursorTest, UnboundCursorIsEmpty) {
+  SlidingCursor c;
+  EXPECT_EQ(c.size(), 0u);
+  EXPECT_THAT(c.Chunk(0), StatusIs(absl::StatusCode::kOutOfRange));
+  EXPECT_THAT(c.At(0), StatusIs(absl::StatusCode::kOutOfRange));
+  EXPECT_OK(c.Read(0, {}));
+  EXPECT_OK(c.ReadGuarded(0, {}));
+  EXPECT_EQ(c[0], 0);  // (REQUIRES broken on purpose: 0 and a status)
+  EXPECT_FALSE(c.status().ok());
 }
 
 TEST(SlidingCursorTest, FromCallersDescriptor) {

@@ -2,6 +2,10 @@
 
 #include <sys/mman.h>
 
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22  // Linux 5.14
+#endif
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
@@ -156,7 +160,9 @@ int Log2IfPowerOfTwo(uint64_t value) {
 }  // namespace
 
 Core::Core(const Config& config)
-    : config_(config), stride_shift_(Log2IfPowerOfTwo(config.stride)) {}
+    : config_(config),
+      stride_shift_(Log2IfPowerOfTwo(config.stride)),
+      unmap_failures_(std::make_shared<std::atomic<uint64_t>>(0)) {}
 
 Core::~Core() = default;
 
@@ -173,14 +179,22 @@ uint64_t UnmapAll(absl::InlinedVector<Mapping, 2>& unmaps) {
 }  // namespace
 
 void Core::FinishSlow(Core* core, Deferred& deferred) {
-  const uint64_t failures = UnmapAll(deferred.unmaps);
-  deferred.closes.clear();  // close
-  if (deferred.delete_core) {
-    delete core;
-  } else if (failures > 0) {
-    MutexLock lock(&core->mu_);
-    core->stats_.unmap_failures += failures;
+  for (const Deferred::NewRegion& region : deferred.advise) {
+    // Hints: failures change nothing.
+    if (deferred.advice >= 0) {
+      os::Madvise(region.addr, region.length, deferred.advice);
+    }
+    if (deferred.populate &&
+        os::Madvise(region.addr, region.length, MADV_POPULATE_READ) != 0) {
+      os::Madvise(region.addr, region.length, MADV_WILLNEED);  // before 5.14
+    }
   }
+  const uint64_t failures = UnmapAll(deferred.unmaps);
+  if (failures > 0 && deferred.unmap_failures != nullptr) {
+    deferred.unmap_failures->fetch_add(failures, std::memory_order_relaxed);
+  }
+  deferred.closes.clear();  // close
+  if (deferred.delete_core) delete core;
 }
 
 void Core::Destroy() {
@@ -231,9 +245,12 @@ bool Core::TryFixedFromCacheLocked(const FileRef& file, uint64_t offset,
   }
   if (offset >= entry->size) return false;
   const uint64_t index = WindowIndex(offset);
-  Region* region = FindRegionLocked(*entry, index,
-                                    std::min(RequestEnd(*entry, offset, size),
-                                             WindowEnd(index, entry->size)));
+  const uint64_t end =
+      std::min(RequestEnd(*entry, offset, size), WindowEnd(index, entry->size));
+  // A cursor reaching the end of the file as known takes the slow path,
+  // which looks at the file's current size first.
+  if (!config_.immutable_files && end >= entry->size) return false;
+  Region* region = FindRegionLocked(*entry, index, end);
   if (region == nullptr) return false;
   ++stats_.cursor_hits;
   PinLocked(region);  // keeps the entry alive too: no reference needed
@@ -281,12 +298,20 @@ absl::Status Core::MakeFixedLocked(const FileRef& file, uint64_t offset,
 absl::Status Core::BindFixedLocked(FileEntry** entry, uint64_t offset,
                                    uint64_t size, FixedCursor* cursor,
                                    Deferred* deferred) {
-  SMMAP_RETURN_IF_ERROR(
-      CheckOffsetLocked(entry, offset, /*may_switch=*/true, deferred));
+  const uint64_t known = (*entry)->size;
+  const bool reaches_end =
+      offset < known &&
+      std::min(RequestEnd(**entry, offset, size),
+               WindowEnd(WindowIndex(offset), known)) >= known;
+  bool fresh = false;
+  SMMAP_RETURN_IF_ERROR(CheckOffsetLocked(entry, offset, reaches_end,
+                                          /*may_switch=*/true, &fresh,
+                                          deferred));
   Region* region = nullptr;
   if ((*entry)->size > 0) {  // else the empty cursor of an empty file
-    SMMAP_ASSIGN_OR_RETURN(region, AcquireLocked(entry, offset, size,
-                                                 /*sliding=*/false, deferred));
+    SMMAP_ASSIGN_OR_RETURN(
+        region,
+        AcquireLocked(entry, offset, size, /*sliding=*/false, fresh, deferred));
   }
   BindFixedCursorLocked(*entry, region, offset, size, cursor);
   return absl::OkStatus();
@@ -317,8 +342,12 @@ absl::Status Core::MakeSlidingLocked(const FileRef& file, uint64_t offset,
   }
   SMMAP_ASSIGN_OR_RETURN(FileEntry * entry, FindOrOpenLocked(file, deferred));
   ++entry->refs;  // the operation's reference, handed to the cursor
-  absl::Status status =
-      CheckOffsetLocked(&entry, offset, /*may_switch=*/true, deferred);
+  bool fresh = false;
+  absl::Status status = CheckOffsetLocked(
+      &entry, offset,
+      /*reaches_end=*/RequestEnd(*entry, offset, size) >= entry->size,
+      /*may_switch=*/true, &fresh, deferred);
+  if (status.ok()) status = CheckGreedyLimit(*entry);
   if (status.ok()) {
     cursor->core_ = this;
     cursor->file_ = entry;
@@ -391,7 +420,9 @@ size_t Core::num_files() const {
 
 ManagerStats Core::stats() const {
   MutexLock lock(&mu_);
-  return stats_;
+  ManagerStats stats = stats_;
+  stats.unmap_failures = unmap_failures_->load(std::memory_order_relaxed);
+  return stats;
 }
 
 // --- Cursor operations -----------------------------------------------------
@@ -439,6 +470,12 @@ absl::Status Core::Slide(SlidingCursor* cursor, uint64_t i) {
   absl::Status status;
   {
     MutexLock lock(&mu_);
+    if (closed_) {
+      // Keep the current region: it stays readable until the cursor goes.
+      return absl::FailedPreconditionError(
+          absl::StrCat("Sliding cursor on a closed manager for file: ",
+                       cursor->file_->Name()));
+    }
     // Let go of the current region first: under a budget of one region, it
     // is the one to evict for the next.
     if (cursor->region_ != nullptr) {
@@ -464,7 +501,8 @@ absl::Status Core::SlideLocked(SlidingCursor* cursor, uint64_t i,
   }
   const uint64_t offset = cursor->ofs_ + i;
   absl::StatusOr<Region*> region =
-      AcquireLocked(&file, offset, /*size=*/1, /*sliding=*/true, deferred);
+      AcquireLocked(&file, offset, /*size=*/1, /*sliding=*/true,
+                    /*fresh=*/false, deferred);
   if (absl::IsOutOfRange(region.status()) && offset >= file->size) {
     return absl::DataLossError(absl::StrCat(
         "File shrank to ", file->size, " bytes, below offset ", offset,
@@ -531,6 +569,15 @@ absl::StatusOr<FileEntry*> Core::FindOrOpenLocked(const FileRef& file,
     return absl::InvalidArgumentError(
         absl::StrCat("Path contains a NUL character: ", path));
   }
+  // Learn what the path is before opening it: opening a device or a FIFO
+  // can have effects (the FIFO is opened without blocking in any case).
+  if (int err = os::Stat(path.c_str(), &info)) {
+    return os::ErrnoStatus(err, absl::StrCat("stat(", path, ")"));
+  }
+  if (!info.is_regular) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Not a regular file (", info.kind, "): ", path));
+  }
   SMMAP_ASSIGN_OR_RETURN(UniqueFd fd, OpenLocked(path, deferred));
   if (int err = os::Fstat(fd.get(), &info)) {
     return os::ErrnoStatus(err, absl::StrCat("fstat(", path, ")"));
@@ -592,10 +639,15 @@ FileEntry* Core::AddEntryLocked(const FileRef& file, UniqueFd fd,
 }
 
 absl::Status Core::CheckOffsetLocked(FileEntry** entry, uint64_t offset,
-                                     bool may_switch, Deferred* deferred) {
-  if (offset < (*entry)->size) return absl::OkStatus();
-  // Beyond what we knew of the file: it may have grown since.
+                                     bool reaches_end, bool may_switch,
+                                     bool* fresh, Deferred* deferred) {
+  const bool beyond = offset >= (*entry)->size;
+  if (!beyond && !(reaches_end && !config_.immutable_files)) {
+    return absl::OkStatus();
+  }
+  // Beyond, or up to, what we knew of the file: it may have grown since.
   SMMAP_RETURN_IF_ERROR(RefreshLocked(entry, may_switch, deferred));
+  *fresh = true;
   const FileEntry& file = **entry;
   if (offset < file.size || (offset == 0 && file.size == 0)) {
     return absl::OkStatus();
@@ -747,7 +799,7 @@ Region* Core::FindRegionLocked(const FileEntry& file, uint64_t index,
 
 absl::StatusOr<Region*> Core::AcquireLocked(FileEntry** entry, uint64_t ofs,
                                             uint64_t size, bool sliding,
-                                            Deferred* deferred) {
+                                            bool fresh, Deferred* deferred) {
   // The bytes the request needs in one region: a sliding cursor needs only
   // the byte at `ofs`; a fixed cursor as much of its range as the window
   // holding `ofs` can give.
@@ -765,11 +817,14 @@ absl::StatusOr<Region*> Core::AcquireLocked(FileEntry** entry, uint64_t ofs,
       return region;
     }
   }
-  ++stats_.cursor_misses;
   // About to map: learn the file's current size (and identity) first,
-  // unless the files are declared immutable and the request lies inside
-  // what is known (a descriptor is needed to map, though).
-  if (!config_.immutable_files || ofs >= (*entry)->size || (*entry)->fd() < 0) {
+  // unless this operation just did, or the files are declared immutable and
+  // the request lies inside what is known (a descriptor is needed to map,
+  // though).
+  if (fresh) {
+    if ((*entry)->owned_fd.valid()) fd_lru_.MoveToBack(*entry);
+  } else if (!config_.immutable_files || ofs >= (*entry)->size ||
+             (*entry)->fd() < 0) {
     SMMAP_RETURN_IF_ERROR(
         RefreshLocked(entry, /*may_switch=*/!sliding, deferred));
   } else if ((*entry)->owned_fd.valid()) {
@@ -778,21 +833,29 @@ absl::StatusOr<Region*> Core::AcquireLocked(FileEntry** entry, uint64_t ofs,
   FileEntry* file = *entry;
   if (ofs >= file->size) return OffsetBeyondEnd(ofs, file->size, *file);
   Region* region = FindRegionLocked(*file, index, needed_end(*file));
-  if (region == nullptr) {
+  if (region != nullptr) {
+    ++stats_.cursor_hits;
+  } else {
+    ++stats_.cursor_misses;
     SMMAP_ASSIGN_OR_RETURN(region, MapRegionLocked(file, index, deferred));
   }
   PinLocked(region);
   return region;
 }
 
+absl::Status Core::CheckGreedyLimit(const FileEntry& file) const {
+  if (config_.greedy && config_.window_size != 0 &&
+      file.size > config_.window_size) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "File-size exceeds window-size limit: file-size(", file.size,
+        ") > window-size(", config_.window_size, ") for file: ", file.Name()));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Region*> Core::MapRegionLocked(FileEntry* file, uint64_t index,
                                               Deferred* deferred) {
-  if (config_.greedy && config_.window_size != 0 &&
-      file->size > config_.window_size) {
-    return absl::OutOfRangeError(absl::StrCat(
-        "File-size exceeds window-size limit: file-size(", file->size,
-        ") > window-size(", config_.window_size, ") for file: ", file->Name()));
-  }
+  SMMAP_RETURN_IF_ERROR(CheckGreedyLimit(*file));
   const uint64_t begin = index * config_.stride;
   const uint64_t end = WindowEnd(index, file->size);
   if (end - begin > std::numeric_limits<size_t>::max()) {
@@ -804,33 +867,42 @@ absl::StatusOr<Region*> Core::MapRegionLocked(FileEntry* file, uint64_t index,
   SMMAP_RETURN_IF_ERROR(MakeRoomLocked(length, *file, deferred));
 
   void* addr = nullptr;
-  int err = os::Mmap(file->fd(), begin, length, config_.populate, &addr);
+  // MAP_POPULATE would read the window under the lock: populate after
+  // unlocking instead (see FinishSlow()).
+  int err = os::Mmap(file->fd(), begin, length, /*populate=*/false, &addr);
   if (err != 0) ++stats_.map_failures;
   if ((err == ENOMEM || err == EAGAIN) && !lru_.empty()) {
     // Out of address space or mappings: unmap every unused region now (not
     // after unlocking: the retry needs the room) and retry once.
     Deferred now;
     stats_.lru_evictions += EvictLocked(0, &now);
-    stats_.unmap_failures += UnmapAll(now.unmaps);
+    unmap_failures_->fetch_add(UnmapAll(now.unmaps), std::memory_order_relaxed);
     deferred->closes.insert(deferred->closes.end(),
                             std::make_move_iterator(now.closes.begin()),
                             std::make_move_iterator(now.closes.end()));
     deferred->delete_core |= now.delete_core;
-    err = os::Mmap(file->fd(), begin, length, config_.populate, &addr);
+    err = os::Mmap(file->fd(), begin, length, /*populate=*/false, &addr);
     if (err != 0) ++stats_.map_failures;
   }
   if (err != 0) {
-    return os::ErrnoStatus(
+    const bool out_of_memory = err == ENOMEM || err == EAGAIN;
+    const absl::Status status = os::ErrnoStatus(
         err,
         absl::StrCat("mmap(", file->Name(), ", offset=", begin,
                      ", length=", length, ")"),
-        err == ENOMEM || err == EAGAIN
-            ? "; unused regions were unmapped and the call retried once "
-              "(check vm.max_map_count and RLIMIT_AS)"
-            : "");
+        out_of_memory ? "; unused regions were unmapped and the call retried "
+                        "once (check vm.max_map_count and RLIMIT_AS)"
+                      : "");
+    // EAGAIN (locked memory) is exhaustion too, whatever errno's usual code.
+    return out_of_memory ? absl::ResourceExhaustedError(status.message())
+                         : status;
   }
-  if (const int advice = AdviceFlag(config_.advice); advice >= 0) {
-    os::Madvise(addr, length, advice);  // a hint: failure changes nothing
+  if (config_.populate || config_.advice != AccessAdvice::kNone) {
+    // The caller pins the region before unlocking, so it is still mapped
+    // when the advice is given.
+    deferred->advise.push_back({addr, length});
+    deferred->advice = AdviceFlag(config_.advice);
+    deferred->populate = config_.populate;
   }
 
   auto* region = new Region;
@@ -917,6 +989,9 @@ void Core::DropRegionLocked(Region* region, Deferred* deferred) {
   --file->num_regions;
   ++stats_.regions_unmapped;
   deferred->unmaps.push_back(std::move(region->mapping));
+  if (deferred->unmap_failures == nullptr) {
+    deferred->unmap_failures = unmap_failures_;
+  }
   delete region;
   MaybeDeleteEntryLocked(file, deferred);
 }

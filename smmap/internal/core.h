@@ -6,15 +6,20 @@
 // with live cursors safe.
 //
 // Thread-safe: every piece of mutable state is guarded by mu_. System calls
-// that may be slow and cannot fail in a way that matters (munmap, close) run
-// after mu_ is released; mmap, open and fstat run under it, so that two
-// threads never map the same region twice.
+// that may be slow and cannot fail in a way that matters (munmap, close,
+// madvise and populating new regions) run after mu_ is released (but for
+// descriptors closed on error paths); mmap (without MAP_POPULATE), open and
+// fstat run under it, so that two threads never map the same region twice.
+// A file system that stalls on open or fstat (a hung network mount) stalls
+// the manager's other users too.
 
 #ifndef SMMAP_INTERNAL_CORE_H_
 #define SMMAP_INTERNAL_CORE_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -154,13 +159,24 @@ class Core final {
   struct Deferred {
     absl::InlinedVector<Mapping, 2> unmaps;
     absl::InlinedVector<UniqueFd, 2> closes;
+    // New regions to advise and populate (pinned by the caller's cursor).
+    struct NewRegion {
+      void* addr;
+      size_t length;
+    };
+    absl::InlinedVector<NewRegion, 1> advise;
+    int advice = -1;  // an madvise() flag, or -1
+    bool populate = false;
+    // Where to count munmap failures: outlives the Core.
+    std::shared_ptr<std::atomic<uint64_t>> unmap_failures;
     bool delete_core = false;
   };
   // Runs `deferred` (after mu_ is released). May delete `core`.
   static void Finish(Core* core, Deferred& deferred)
       ABSL_LOCKS_EXCLUDED(core->mu_) {
     if (ABSL_PREDICT_FALSE(!deferred.unmaps.empty() ||
-                           !deferred.closes.empty() || deferred.delete_core)) {
+                           !deferred.closes.empty() ||
+                           !deferred.advise.empty() || deferred.delete_core)) {
       FinishSlow(core, deferred);
     }
   }
@@ -210,11 +226,16 @@ class Core final {
   FileEntry* AddEntryLocked(const FileRef& file, UniqueFd fd,
                             const os::FileInfo& info)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // OK if `offset` is inside `*entry` (or 0 of an empty file), refreshing
-  // the file's size first when the offset lies beyond what was known.
+  // OK if `offset` is inside `*entry` (or 0 of an empty file). Refreshes
+  // the file's size first (and sets `*fresh`) when the offset lies beyond
+  // what was known, or when the request `reaches_end` of what was known
+  // (unless files are immutable), so that growth is seen.
   absl::Status CheckOffsetLocked(FileEntry** entry, uint64_t offset,
-                                 bool may_switch, Deferred* deferred)
+                                 bool reaches_end, bool may_switch, bool* fresh,
+                                 Deferred* deferred)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // OutOfRange if a greedy manager's window cannot hold `file`.
+  absl::Status CheckGreedyLimit(const FileEntry& file) const;
   // Re-examines `*entry` (fstat, reopening the path if its descriptor was
   // closed). Updates its size, detaching regions beyond a new end. If the
   // name now denotes another file: with `may_switch`, detaches the entry,
@@ -259,8 +280,9 @@ class Core final {
   // of the request [ofs, ofs + size) as one region can; for a sliding cursor
   // the byte at `ofs` suffices. OutOfRange if `ofs` is beyond the end of the
   // file. May switch `*entry` as RefreshLocked() does (not when sliding).
+  // `fresh`: the operation has just refreshed the file.
   absl::StatusOr<Region*> AcquireLocked(FileEntry** entry, uint64_t ofs,
-                                        uint64_t size, bool sliding,
+                                        uint64_t size, bool sliding, bool fresh,
                                         Deferred* deferred)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Maps window `index` of `file`, whose size is fresh. REQUIRES: the
@@ -292,6 +314,9 @@ class Core final {
   const Config config_;
   // log2(config_.stride) if it is a power of two, else -1.
   const int stride_shift_;
+  // munmap failures, counted after mu_ is released (even after the Core is
+  // gone), hence shared with each Deferred that unmaps.
+  const std::shared_ptr<std::atomic<uint64_t>> unmap_failures_;
 
   // On its own cache line, with the state every operation writes after it.
   alignas(64) mutable Mutex mu_;

@@ -52,6 +52,8 @@ absl::string_view SyscallName(Syscall call) {
       return "close";
     case Syscall::kMadvise:
       return "madvise";
+    case Syscall::kStat:
+      return "stat";
   }
   return "unknown";
 }
@@ -71,15 +73,31 @@ int Open(const char* path, int* fd) {
   return 0;
 }
 
-int Fstat(int fd, FileInfo* info) {
-  if (int err = Injected(Syscall::kFstat)) return err;
-  struct stat st;
-  if (::fstat(fd, &st) != 0) return errno;
+namespace {
+
+void Fill(const struct stat& st, FileInfo* info) {
   info->size = st.st_size > 0 ? static_cast<uint64_t>(st.st_size) : 0;
   info->device = static_cast<uint64_t>(st.st_dev);
   info->inode = static_cast<uint64_t>(st.st_ino);
   info->is_regular = S_ISREG(st.st_mode);
   info->kind = FileKind(st.st_mode);
+}
+
+}  // namespace
+
+int Fstat(int fd, FileInfo* info) {
+  if (int err = Injected(Syscall::kFstat)) return err;
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return errno;
+  Fill(st, info);
+  return 0;
+}
+
+int Stat(const char* path, FileInfo* info) {
+  if (int err = Injected(Syscall::kStat)) return err;
+  struct stat st;
+  if (::stat(path, &st) != 0) return errno;
+  Fill(st, info);
   return 0;
 }
 

@@ -27,8 +27,9 @@ enum class Syscall : int {
   kMunmap,
   kClose,
   kMadvise,
+  kStat,
 };
-inline constexpr int kNumSyscalls = 6;
+inline constexpr int kNumSyscalls = 7;
 
 // "open", "fstat", ...
 absl::string_view SyscallName(Syscall call);
@@ -61,6 +62,9 @@ struct FileInfo {
 // FIFOs or devices. REQUIRES: `path` is NUL-terminated.
 int Open(const char* path, int* fd);
 int Fstat(int fd, FileInfo* info);
+// stat() of a path, to learn its kind before opening it (opening a device
+// can have effects). REQUIRES: `path` is NUL-terminated.
+int Stat(const char* path, FileInfo* info);
 // Maps `length` bytes at file `offset` read-only and shared.
 int Mmap(int fd, uint64_t offset, size_t length, bool populate, void** addr);
 int Munmap(void* addr, size_t length);
