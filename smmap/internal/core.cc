@@ -215,11 +215,14 @@ absl::StatusOr<FixedCursor> Core::MakeFixed(const FileRef& file,
                                             uint64_t offset, uint64_t size) {
   SMMAP_RETURN_IF_ERROR(CheckRange(file, offset, size));
   FixedCursor cursor;
+  {
+    MutexLock lock(&mu_);
+    if (TryFixedFromCacheLocked(file, offset, size, &cursor)) return cursor;
+  }
   Deferred deferred;
   absl::Status status;
   {
     MutexLock lock(&mu_);
-    if (TryFixedFromCacheLocked(file, offset, size, &cursor)) return cursor;
     status = MakeFixedLocked(file, offset, size, &cursor, &deferred);
   }
   Finish(this, deferred);
@@ -440,7 +443,30 @@ void Core::ReleaseFixed(FileEntry* file, Region* region) {
   Finish(this, deferred);
 }
 
+bool Core::TryUnpinLocked(Region* region) {
+  if (region->pins > 1) {
+    --region->pins;
+    return true;
+  }
+  if (!region->attached || closed_ ||
+      mapped_bytes_ > config_.max_memory_size) {
+    return false;  // unpinning would unmap something
+  }
+  region->pins = 0;
+  --num_used_regions_;
+  lru_.PushBack(region);
+  return true;
+}
+
 void Core::UnbindFixed(FileEntry* file, Region* region, bool was_open) {
+  if (region != nullptr) {
+    // The common case, with nothing to unmap or close afterwards.
+    MutexLock lock(&mu_);
+    if (TryUnpinLocked(region)) {
+      if (was_open) --num_cursors_;
+      return;
+    }
+  }
   Deferred deferred;
   {
     MutexLock lock(&mu_);

@@ -298,6 +298,9 @@ class Core final {
   void PinLocked(Region* region) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void UnpinLocked(Region* region, Deferred* deferred)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // UnpinLocked() when it has nothing to unmap (the common case): returns
+  // false, changing nothing, otherwise.
+  bool TryUnpinLocked(Region* region) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // New cursors no longer find `region`; it goes when unused.
   void DetachRegionLocked(Region* region, Deferred* deferred)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
