@@ -23,7 +23,8 @@ sudo_if_needed() {
 
 # --- apt packages ---------------------------------------------------------
 packages=(bazel-bootstrap bazel-rules-java bazel-platforms bazel-skylib
-          clang-14 libclang-rt-14-dev clang-format g++ ca-certificates)
+          clang-14 libclang-rt-14-dev clang-format g++ ca-certificates
+          python3-smmap)  # the Python library, for the T9 comparison
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \

@@ -280,7 +280,10 @@ int Bench(const Flags& flags, const std::vector<std::string>& args,
                                    : "--benchmark_repetitions=3");
   suite_args.push_back(flags.quick ? "--benchmark_min_time=0.05"
                                    : "--benchmark_min_time=0.2");
-  if (flags.quick) suite_args.push_back("--no_t6");
+  if (flags.quick) {
+    suite_args.push_back("--no_t6");
+    suite_args.push_back("--no_t9");
+  }
   std::vector<char*> argv;
   for (std::string& a : suite_args) argv.push_back(a.data());
   const bench::UserScan user = ManagerChoice(flags);

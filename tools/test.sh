@@ -90,7 +90,7 @@ if command -v clang-format >/dev/null && git rev-parse --git-dir >/dev/null 2>&1
     passed=$(( passed + 1 ))
   else
     echo "format: FAILED (run clang-format -i on:)"
-    grep -o '^[^:]*:' "$logdir/format" | sort -u | head
+    grep -oE '^[^: ]+\.(cc|h):' "$logdir/format" | sort -u | head
     failed=$(( failed + 1 ))
   fi
 fi

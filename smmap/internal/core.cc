@@ -448,8 +448,7 @@ bool Core::TryUnpinLocked(Region* region) {
     --region->pins;
     return true;
   }
-  if (!region->attached || closed_ ||
-      mapped_bytes_ > config_.max_memory_size) {
+  if (!region->attached || closed_ || mapped_bytes_ > config_.max_memory_size) {
     return false;  // unpinning would unmap something
   }
   region->pins = 0;

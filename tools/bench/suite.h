@@ -10,6 +10,7 @@
 //   --dir=/var/tmp  where the default file is made
 //   --cache=large,small  page-cache states to measure
 //   --no_t6         skip the threads-against-processes measurement
+//   --no_t9         skip the comparison with the Python library
 //
 // Not thread-safe (one suite per process).
 
