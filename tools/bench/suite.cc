@@ -967,8 +967,12 @@ int RunSuite(int argc, char** argv, const UserScan* user) {
     benchmark::RunSpecifiedBenchmarks(&reporter);
     ResetShared();  // nothing of the file may stay mapped across states
     PrintTargets(reporter, state);
-    if (state == CacheState::kLargeFolio && run_t6)
+    if (state == CacheState::kLargeFolio && run_t6) {
       PrintThreadsAgainstProcesses();
+    }
+    if (state == CacheState::kLargeFolio && run_t9) {
+      PrintAgainstPython(reporter);
+    }
   }
   benchmark::Shutdown();
   return 0;
