@@ -16,15 +16,16 @@
 // with file offsets in their messages.)
 //
 // How: the first call installs a SIGBUS handler (chaining to any previous
-// one for faults that are not its own). Each copy registers, in a
-// thread-local record, the source range and a sigsetjmp() recovery point;
-// a SIGBUS whose faulting address lies in that range jumps back to it. The
-// handler is async-signal-safe (it reads the thread-local record and calls
-// siglongjmp only), and the copy loop calls no library function, so jumping
-// out of it leaves no state behind.
+// one for faults that are not its own). On x86-64 the copy is a single
+// `rep movsb`; a SIGBUS raised by that instruction resumes at a fix-up that
+// returns the number of bytes copied (the technique of the kernel's
+// exception tables): nothing is unwound, and the handler only reads and
+// writes the interrupted context, which is async-signal-safe. Elsewhere
+// each copy registers a thread-local sigsetjmp() recovery point that the
+// handler siglongjmp()s to. Sanitizers are told about the bytes read and
+// written.
 //
-// Cost: a sigsetjmp, which saves the signal mask (one system call, a few
-// hundred nanoseconds), per call, then a plain copy; use it per chunk of
+// Cost: a plain copy (at memcpy speed on x86-64); use it per chunk of
 // kilobytes, not per byte.
 //
 // Thread-safe. Do not call it from a signal handler.

@@ -52,6 +52,10 @@ void SlidingCursor::Reset() {
   ofs_ = 0;
   size_ = 0;
   file_size_ = 0;
+  ClearWindow();
+}
+
+void SlidingCursor::ClearWindow() {
   region_ = nullptr;
   window_ = nullptr;
   window_begin_ = 0;

@@ -147,6 +147,8 @@ class SlidingCursor final {
   uint8_t LoadSlow(uint64_t i);
   // Gives up the region and the file; leaves the cursor unbound.
   void Reset();
+  // Forgets the current region (already unpinned).
+  void ClearWindow();
 
   internal::Core* core_ = nullptr;
   internal::FileEntry* file_ = nullptr;  // holds one reference

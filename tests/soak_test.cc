@@ -12,6 +12,7 @@
 // to where they started.
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -70,6 +71,7 @@ bool Consistent(const uint8_t* bytes, size_t n, uint64_t ofs,
 
 // The rewriting process: never returns.
 [[noreturn]] void Rewriter(const std::vector<std::string>& paths) {
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a failed test
   std::mt19937_64 rng(7);
   for (uint64_t version = 1;; ++version) {
     for (size_t i = 0; i < 2; ++i) {  // replaced whole, by rename

@@ -233,20 +233,8 @@ absl::StatusOr<FixedCursor> Core::MakeFixed(const FileRef& file,
 bool Core::TryFixedFromCacheLocked(const FileRef& file, uint64_t offset,
                                    uint64_t size, FixedCursor* cursor) {
   if (closed_) return false;
-  FileEntry* entry;
-  if (file.is_fd()) {
-    auto it = by_fd_.find(file.fd());
-    if (it == by_fd_.end()) return false;
-    entry = it->second;
-  } else if (last_path_entry_ != nullptr &&
-             last_path_entry_->path == file.path()) {
-    entry = last_path_entry_;
-  } else {
-    auto it = by_path_.find(file.path());
-    if (it == by_path_.end()) return false;
-    entry = last_path_entry_ = it->second;
-  }
-  if (offset >= entry->size) return false;
+  FileEntry* entry = FindEntryLocked(file);
+  if (entry == nullptr || offset >= entry->size) return false;
   const uint64_t index = WindowIndex(offset);
   const uint64_t end =
       std::min(RequestEnd(*entry, offset, size), WindowEnd(index, entry->size));
@@ -505,10 +493,7 @@ absl::Status Core::Slide(SlidingCursor* cursor, uint64_t i) {
     // is the one to evict for the next.
     if (cursor->region_ != nullptr) {
       UnpinLocked(cursor->region_, &deferred);
-      cursor->region_ = nullptr;
-      cursor->window_ = nullptr;
-      cursor->window_begin_ = 0;
-      cursor->window_size_ = 0;
+      cursor->ClearWindow();
     }
     status = SlideLocked(cursor, i, &deferred);
     TrimFdsLocked(&deferred);
@@ -551,21 +536,31 @@ void Core::ReleaseSliding(SlidingCursor* cursor) {
     MutexLock lock(&mu_);
     if (cursor->region_ != nullptr) UnpinLocked(cursor->region_, &deferred);
   }
-  cursor->region_ = nullptr;
-  cursor->window_ = nullptr;
-  cursor->window_begin_ = 0;
-  cursor->window_size_ = 0;
+  cursor->ClearWindow();
   Finish(this, deferred);
 }
 
 // --- Files -----------------------------------------------------------------
 
+FileEntry* Core::FindEntryLocked(const FileRef& file) {
+  if (file.is_fd()) {
+    auto it = by_fd_.find(file.fd());
+    return it == by_fd_.end() ? nullptr : it->second;
+  }
+  if (last_path_entry_ != nullptr && last_path_entry_->path == file.path()) {
+    return last_path_entry_;
+  }
+  auto it = by_path_.find(file.path());
+  if (it == by_path_.end()) return nullptr;
+  return last_path_entry_ = it->second;
+}
+
 absl::StatusOr<FileEntry*> Core::FindOrOpenLocked(const FileRef& file,
                                                   Deferred* deferred) {
+  if (FileEntry* entry = FindEntryLocked(file)) return entry;
   os::FileInfo info;
   if (file.is_fd()) {
     const int fd = file.fd();
-    if (auto it = by_fd_.find(fd); it != by_fd_.end()) return it->second;
     if (fd < 0) {
       return absl::InvalidArgumentError(
           absl::StrCat("Invalid file descriptor: ", fd));
@@ -578,13 +573,6 @@ absl::StatusOr<FileEntry*> Core::FindOrOpenLocked(const FileRef& file,
           absl::StrCat("Not a regular file (", info.kind, "): fd ", fd));
     }
     return AddEntryLocked(file, UniqueFd(), info);
-  }
-  if (last_path_entry_ != nullptr && last_path_entry_->path == file.path()) {
-    return last_path_entry_;
-  }
-  if (auto it = by_path_.find(file.path()); it != by_path_.end()) {
-    last_path_entry_ = it->second;
-    return it->second;
   }
   if (file.path().empty()) {
     return absl::InvalidArgumentError("Empty path");

@@ -215,6 +215,9 @@ class Core final {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Files.
+  // The attached entry named by `file`, or nullptr.
+  FileEntry* FindEntryLocked(const FileRef& file)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<FileEntry*> FindOrOpenLocked(const FileRef& file,
                                               Deferred* deferred)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
