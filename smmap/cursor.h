@@ -20,7 +20,8 @@
 //
 // Files that shrink while mapped: reading mapped bytes beyond the file's new
 // end raises SIGBUS, in smmap as in every mmap-based reader. Do not truncate
-// files while cursors on them are open.
+// files while cursors on them are open, or read through ReadGuarded(), which
+// turns that SIGBUS into DataLoss.
 //
 // Thread-compatible: one thread at a time may use a cursor; a cursor may be
 // moved to another thread. Cursors on one manager may be used by different

@@ -74,8 +74,11 @@ struct ManagerOptions {
   // Default: false.
   bool immutable_files = false;
 
-  // MAP_POPULATE each region when it is mapped. On files already in the page
-  // cache this slows small windows down (PERFORMANCE.md, L7).
+  // Populate each new region's page tables right after mapping it
+  // (MADV_POPULATE_READ, or MADV_WILLNEED before Linux 5.14), after the
+  // manager's lock is released. On files already in the page cache this
+  // does not speed scans up and slows small windows down (PERFORMANCE.md,
+  // L7).
   // Default: false.
   bool populate = false;
 
