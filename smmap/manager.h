@@ -74,11 +74,12 @@ class MemmapManager {
   //    beyond file-size(20) for file: <path>"); for the greedy manager, a
   //    file larger than its window_size.
   //  - InvalidArgument: offset or size beyond 2^63 - 1, offset + size
-  //    overflowing; not a regular file; an invalid descriptor.
+  //    overflowing; not a regular file; a negative descriptor.
   //  - NotFound, PermissionDenied, ...: opening or examining the file.
   //  - ResourceExhausted: hard budget reached with every region in use;
   //    mmap failing even after unused regions were collected.
-  //  - FailedPrecondition: the manager is closed.
+  //  - FailedPrecondition: the manager is closed; a descriptor that is not
+  //    open.
   // An empty file gives an open cursor of size 0 at offset 0.
   absl::StatusOr<FixedCursor> MakeCursor(FileRef file, uint64_t offset = 0,
                                          uint64_t size = 0);
@@ -95,7 +96,8 @@ class MemmapManager {
   size_t Collect();
 
   // Collects, then refuses new cursors (FailedPrecondition). Live cursors
-  // stay readable; their regions are unmapped when they are released.
+  // stay readable; their regions are unmapped when they are released (a
+  // sliding cursor goes on mapping the regions it reads, uncached).
   // Idempotent.
   void Close();
   bool closed() const;

@@ -70,14 +70,14 @@ int SlidingCursor::fd() const {
   return file_ == nullptr ? -1 : file_->caller_fd;
 }
 
-absl::Status SlidingCursor::MoveTo(uint64_t i) {
+absl::Status SlidingCursor::MoveTo(uint64_t i, uint64_t length) {
   if (i >= size_) {
     return absl::OutOfRangeError(
         absl::StrCat("Index(", i, ") beyond the size(", size_,
                      ") of the sliding cursor for file: ",
                      file_ == nullptr ? std::string("<none>") : file_->Name()));
   }
-  return core_->Slide(this, i);  // size_ > 0: the cursor is bound
+  return core_->Slide(this, i, length);  // size_ > 0: the cursor is bound
 }
 
 uint8_t SlidingCursor::LoadSlow(uint64_t i) {
@@ -115,6 +115,13 @@ absl::StatusOr<Bytes> SlidingCursor::Slice(int64_t begin, int64_t end) {
   const uint64_t length = last - first;
   SMMAP_ASSIGN_OR_RETURN(absl::Span<const uint8_t> chunk, Chunk(first));
   if (chunk.size() >= length) return Bytes::View(chunk.first(length));
+  // The current region ends too early, but the window starting nearest
+  // before `first` may hold the whole range (windows overlap by half).
+  SMMAP_RETURN_IF_ERROR(MoveTo(first, length));
+  if (window_begin_ + window_size_ - first >= length) {
+    return Bytes::View(
+        absl::Span<const uint8_t>(window_ + (first - window_begin_), length));
+  }
   if (length > kMaxSliceCopy) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "Slice [", first, ", ", last,

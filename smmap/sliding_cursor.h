@@ -25,6 +25,9 @@
 //
 // Close() does nothing, as in the usage guide: the cursor stays usable until
 // it is destroyed, and counts as an open cursor of its manager until then.
+// That holds after the manager is closed or destroyed too: the cursor then
+// maps the regions it needs one at a time (reopening the file by its path if
+// needed), and the manager caches none of them, nor the descriptor.
 //
 // Thread-compatible: one thread at a time (const methods included, since
 // reading moves the current region); it may be moved to another thread.
@@ -99,10 +102,11 @@ class SlidingCursor final {
 
   // The bytes of indices [begin, end), with Python slice semantics: negative
   // indices count from the end, bounds are clamped to [0, size()], and
-  // begin >= end gives no bytes. The result is a view when the bytes lie in
-  // the region the cursor maps for `begin` (valid until the next call on
-  // this cursor) and a copy otherwise. A copy of more than kMaxSliceCopy
-  // bytes is refused (ResourceExhausted): Read() into your own buffer.
+  // begin >= end gives no bytes. The result is a view when one region can
+  // hold the bytes (any range of up to half a window can be; the view is
+  // valid until the next call on this cursor) and a copy otherwise. A copy
+  // of more than kMaxSliceCopy bytes is refused (ResourceExhausted): Read()
+  // into your own buffer.
   absl::StatusOr<Bytes> Slice(int64_t begin, int64_t end);
   // Slice(begin, size()): from `begin` to the end.
   absl::StatusOr<Bytes> Slice(int64_t begin);
@@ -142,8 +146,9 @@ class SlidingCursor final {
  private:
   friend class internal::Core;
 
-  // Makes the region holding index `i` current. REQUIRES: i < size().
-  absl::Status MoveTo(uint64_t i);
+  // Makes a region holding index `i` current: one holding [i, i + length)
+  // too if a window can. REQUIRES: i < size(), 1 <= length <= size() - i.
+  absl::Status MoveTo(uint64_t i, uint64_t length = 1);
   uint8_t LoadSlow(uint64_t i);
   // Gives up the region and the file; leaves the cursor unbound.
   void Reset();

@@ -20,7 +20,8 @@ struct ManagerStats {
   uint64_t cursor_misses = 0;
   uint64_t regions_mapped = 0;
   uint64_t regions_unmapped = 0;
-  // Unused regions unmapped to keep max_memory_size.
+  // Unused regions unmapped to keep max_memory_size, or to retry an mmap()
+  // that ran out of memory.
   uint64_t lru_evictions = 0;
   // Sum of the sizes of all regions ever mapped.
   uint64_t bytes_mapped_total = 0;
@@ -36,8 +37,8 @@ struct ManagerStats {
   uint64_t files_closed = 0;
   // Descriptors closed to keep max_open_files.
   uint64_t fd_evictions = 0;
-  // Regions mapped beyond max_memory_size because every region was in use
-  // (soft limits only).
+  // Regions mapped beyond max_memory_size (soft limits only): every other
+  // region was in use, or the region alone is larger than the budget.
   uint64_t soft_budget_overruns = 0;
 };
 

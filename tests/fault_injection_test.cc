@@ -218,7 +218,9 @@ TEST_F(FaultInjectionTest, MmapOutOfMemoryWithNothingToCollectFailsAtOnce) {
   ASSERT_OK_AND_ASSIGN(FixedCursor held, mman->MakeCursor(file_.path(), 0, 1));
   faults.Fail(Syscall::kMmap, ENOMEM);
   EXPECT_THAT(mman->MakeCursor(file_.path(), 6 * kPage, 8),
-              StatusIs(absl::StatusCode::kResourceExhausted));
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       HasSubstr("Cannot allocate memory; no region was "
+                                 "unused, nothing to retry")));
   EXPECT_EQ(faults.calls(Syscall::kMmap), 2);  // no retry: nothing was unused
   EXPECT_EQ(held.buffer()[0], file_.bytes()[0]);
 }

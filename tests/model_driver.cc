@@ -292,8 +292,15 @@ bool ModelDriver::ModelSlide(Sliding& s, uint64_t i) {
     const Model::Region& r = model_->region(*s.region);
     if (r.begin <= abs && abs < r.end) return true;
   }
+  return ModelMoveTo(s, i, 1);
+}
+
+bool ModelDriver::ModelMoveTo(Sliding& s, uint64_t i, uint64_t length) {
+  const uint64_t abs = s.cursor.ofs() + i;
   Drop(s.region);
-  std::optional<uint64_t> id = model_->Acquire(s.file, abs, abs + 1);
+  const uint64_t need =
+      std::min(abs + length, model_->WindowEnd(s.file, model_->Index(abs)));
+  std::optional<uint64_t> id = model_->Acquire(s.file, abs, need);
   if (!id) return false;
   Hold(s.region, *id);
   return true;
@@ -327,8 +334,19 @@ void ModelDriver::ReadSliding(Choices& c) {
   }
   // A range: Read, Slice or a chunk scan.
   const uint64_t len = c.Uniform(0, std::min<uint64_t>(n - i, 3 * kPage));
+  auto region_holds = [&](uint64_t end) {
+    return model_->region(*s.region).end - s.cursor.ofs() >= end;
+  };
   bool ok = true;
-  for (uint64_t pos = i; pos < i + len && ok;) {
+  bool copy = true;  // visits the range region by region
+  if (kind == 2 && len > 0) {
+    // Slice: a view of the region for `i` if it holds the range, else of a
+    // region asked for the whole range, else a copy.
+    ok = ModelSlide(s, i);
+    if (ok && !region_holds(i + len)) ok = ModelMoveTo(s, i, len);
+    copy = ok && !region_holds(i + len);
+  }
+  for (uint64_t pos = i; copy && pos < i + len && ok;) {
     ok = ModelSlide(s, pos);
     if (ok) {
       pos = std::min(model_->region(*s.region).end - s.cursor.ofs(), i + len);
@@ -461,6 +479,20 @@ void ModelDriver::Restart(Choices& c) {
         Str(x.cursor.buffer()) ==
             Range(files_[x.file].bytes, x.cursor.ofs(), x.cursor.size()),
         "bytes after the manager went");
+  }
+  // Live sliding cursors still read anywhere in their range (mapping what
+  // they need, unless a hard budget is held by the fixed cursors).
+  for (Sliding& s : sliding_) {
+    if (s.cursor.size() == 0) continue;
+    const uint64_t i = c.Uniform(0, s.cursor.size() - 1);
+    absl::StatusOr<uint8_t> got = s.cursor.At(static_cast<int64_t>(i));
+    if (got.ok()) {
+      DRIVER_CHECK(*got == files_[s.file].bytes[s.cursor.ofs() + i],
+                   "sliding byte after the manager went, at ", i);
+    } else {
+      DRIVER_CHECK(p_.hard && absl::IsResourceExhausted(got.status()),
+                   got.status().ToString());
+    }
   }
   fixed_.clear();
   sliding_.clear();

@@ -155,7 +155,11 @@ class ModelDriver {
   void Step(Choices& choices);
   void MakeFixed(int file, uint64_t ofs, uint64_t size,
                  absl::StatusOr<FixedCursor> got);
+  // What the cursor does to reach index `i` (false: the budget refused).
   bool ModelSlide(Sliding& s, uint64_t i);
+  // What SlidingCursor::MoveTo(i, length) does: always gives up the current
+  // region and asks for one holding [i, i + length) if a window can.
+  bool ModelMoveTo(Sliding& s, uint64_t i, uint64_t length);
   void Hold(std::optional<uint64_t>& slot, uint64_t id);
   void Drop(std::optional<uint64_t>& slot);
   void ReadSliding(Choices& choices);

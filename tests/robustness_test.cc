@@ -284,14 +284,27 @@ std::vector<Row> Rows() {
                    absl::StatusCode::kFailedPrecondition,
                    {"bound to no manager (default-constructed or moved from)"}};
   });
-  add("sliding cursor after its manager was destroyed", [] {
+  add("sliding cursor after its manager was destroyed: still reads", [] {
     TestFile file = Sample();
     auto mman = std::make_unique<TilingMemmapManager>();
     absl::StatusOr<SlidingCursor> c = mman->MakeSlidingCursor(file.path());
     mman.reset();
-    return Outcome{c->At(0).status(),
-                   absl::StatusCode::kFailedPrecondition,
-                   {"closed manager for file: " + file.path()}};
+    absl::StatusOr<uint8_t> last = c->At(-1);
+    return Outcome{last.ok() && *last != 0xee
+                       ? absl::InternalError("wrong byte")
+                       : last.status(),
+                   absl::StatusCode::kOk,
+                   {}};
+  });
+  add("sliding cursor after its manager was destroyed: beyond its end", [] {
+    TestFile file = Sample();
+    auto mman = std::make_unique<TilingMemmapManager>();
+    absl::StatusOr<SlidingCursor> c = mman->MakeSlidingCursor(file.path());
+    mman.reset();
+    return Outcome{c->At(20).status(),
+                   absl::StatusCode::kOutOfRange,
+                   {"Index(20) out of range for the sliding cursor of size(20)",
+                    file.path()}};
   });
 
   // --- Descriptors ---
@@ -434,7 +447,8 @@ std::vector<Row> Rows() {
     return Outcome{mman->MakeCursor(file.path(), 3 * kPage).status(),
                    absl::StatusCode::kOutOfRange,
                    {absl::StrCat("Offset(", 3 * kPage, ") beyond file-size(",
-                                 kPage, ") for file: ", file.path())}};
+                                 kPage, ") for file: ", file.path()),
+                    absl::StrCat("(it shrank from ", 4 * kPage, " bytes)")}};
   });
   add("file truncated below a sliding cursor's range", [] {
     TestFile file = TestFile::Random("truncate", 4 * kPage, 8);

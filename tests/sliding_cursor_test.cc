@@ -22,6 +22,7 @@
 namespace smmap {
 namespace {
 
+using ::smmap::testing::CountOpenFds;
 using ::smmap::testing::RandomBytes;
 using ::smmap::testing::TestFile;
 using ::testing::HasSubstr;
@@ -125,6 +126,27 @@ TEST(SlidingCursorTest, SlicesFollowPython) {
   ASSERT_OK_AND_ASSIGN(Bytes wide, c.Slice(0, 4 * p));
   EXPECT_TRUE(wide.is_copy());
   EXPECT_EQ(wide.string_view(), all.substr(0, 4 * kPage));
+}
+
+TEST(SlidingCursorTest, SliceThatOneWindowHoldsIsAView) {
+  TestFile file = TestFile::Random("window-slice", 16 * kPage, 14);
+  auto mman = TinyTiling();  // windows of 2 pages, one every page
+  ASSERT_OK_AND_ASSIGN(SlidingCursor c, mman->MakeSlidingCursor(file.path()));
+  const int64_t p = static_cast<int64_t>(kPage);
+  EXPECT_EQ(c[0], file.bytes()[0]);  // maps window 0, [0, 2 pages)
+  // [1.2 pages, 2.2 pages) ends past window 0 but lies in window 1.
+  const int64_t begin = p + p / 5;
+  ASSERT_OK_AND_ASSIGN(Bytes bytes, c.Slice(begin, begin + p));
+  EXPECT_FALSE(bytes.is_copy());
+  EXPECT_EQ(bytes.string_view(), file.Range(kPage + kPage / 5, kPage));
+  // The largest range one window holds, at any page offset, is a view.
+  for (int64_t first = 0; first + p <= 16 * p; first += p / 2 + 17) {
+    SCOPED_TRACE(first);
+    ASSERT_OK_AND_ASSIGN(Bytes b, c.Slice(first, first + p));
+    EXPECT_FALSE(b.is_copy());
+    EXPECT_EQ(b.string_view(), file.Range(static_cast<uint64_t>(first), kPage));
+  }
+  EXPECT_EQ(mman->num_used_regions(), 1u);
 }
 
 TEST(SlidingCursorTest, ReadAndChunksCrossRegionBoundaries) {
@@ -284,17 +306,32 @@ TEST(SlidingCursorTest, MovesKeepTheWindow) {
   EXPECT_EQ(mman->num_used_regions(), 0u);
 }
 
-TEST(SlidingCursorTest, KeepsItsWindowAfterTheManagerCloses) {
+TEST(SlidingCursorTest, KeepsReadingAfterTheManagerCloses) {
   TestFile file = TestFile::Random("closing", 6 * kPage, 12);
+  const size_t baseline = CountOpenFds();
   auto mman = TinyTiling();
   ASSERT_OK_AND_ASSIGN(SlidingCursor c, mman->MakeSlidingCursor(file.path()));
   EXPECT_EQ(c[kPage], file.bytes()[kPage]);  // window [page 1, page 3)
   mman->Close();
-  EXPECT_THAT(c.At(5 * kPage), StatusIs(absl::StatusCode::kFailedPrecondition,
-                                        HasSubstr("closed manager")));
-  // The window it holds stays readable.
-  EXPECT_EQ(*c.At(kPage + 1), file.bytes()[kPage + 1]);
+  EXPECT_EQ(mman->num_open_files(), 0u);
+  EXPECT_EQ(mman->num_open_regions(), 1u);  // the cursor's current region
+  // Reading on maps the regions it needs, one at a time, and caches nothing:
+  // each goes when the cursor leaves it, the descriptor at once.
+  EXPECT_EQ(*c.At(5 * kPage), file.bytes()[5 * kPage]);
   EXPECT_EQ(mman->num_open_regions(), 1u);
+  EXPECT_EQ(mman->num_open_files(), 0u);
+  EXPECT_EQ(CountOpenFds(), baseline);
+  ASSERT_OK_AND_ASSIGN(Bytes all, c.Slice(0, c.size()));
+  EXPECT_EQ(all.string_view(), file.Range(0, 6 * kPage));
+  EXPECT_EQ(mman->num_open_regions(), 1u);
+  // New cursors are refused.
+  EXPECT_THAT(mman->MakeSlidingCursor(file.path()).status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("closed manager")));
+  c = SlidingCursor();
+  EXPECT_EQ(mman->num_open_regions(), 0u);
+  EXPECT_EQ(mman->num_open_cursors(), 0u);
+  EXPECT_EQ(CountOpenFds(), baseline);
 }
 
 TEST(SlidingCursorTest, HugeSliceAcrossRegionsIsRefusedNotAllocated) {

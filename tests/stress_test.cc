@@ -234,10 +234,14 @@ TEST_P(StressTest, DestroyManagerWhileOtherThreadsHoldCursors) {
         EXPECT_OK(fixed->Release());
       }
       if (sliding.ok()) {
+        // Still reads, mapping what it needs; a hard budget may be held by
+        // the other threads' fixed cursors.
         absl::StatusOr<uint8_t> byte = sliding->At(0);
-        EXPECT_TRUE(byte.ok() || absl::IsFailedPrecondition(byte.status()));
         if (byte.ok()) {
           EXPECT_EQ(*byte, file.bytes()[0]);
+        } else {
+          EXPECT_TRUE(p.hard && absl::IsResourceExhausted(byte.status()))
+              << byte.status();
         }
       }
       // Cursors are destroyed here, after the manager: the last one frees

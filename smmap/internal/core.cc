@@ -478,40 +478,39 @@ void Core::UnbindSliding(FileEntry* file, Region* region) {
   Finish(this, deferred);  // may delete this
 }
 
-absl::Status Core::Slide(SlidingCursor* cursor, uint64_t i) {
+absl::Status Core::Slide(SlidingCursor* cursor, uint64_t i, uint64_t length) {
   Deferred deferred;
   absl::Status status;
   {
     MutexLock lock(&mu_);
-    if (closed_) {
-      // Keep the current region: it stays readable until the cursor goes.
-      return absl::FailedPreconditionError(
-          absl::StrCat("Sliding cursor on a closed manager for file: ",
-                       cursor->file_->Name()));
-    }
     // Let go of the current region first: under a budget of one region, it
     // is the one to evict for the next.
     if (cursor->region_ != nullptr) {
       UnpinLocked(cursor->region_, &deferred);
       cursor->ClearWindow();
     }
-    status = SlideLocked(cursor, i, &deferred);
-    TrimFdsLocked(&deferred);
+    status = SlideLocked(cursor, i, length, &deferred);
+    if (closed_) {
+      // A closed (or destroyed) manager still serves its live cursors, but
+      // caches nothing: the region goes when the cursor leaves it, and the
+      // descriptor now.
+      if (cursor->file_->owned_fd.valid()) {
+        CloseFdLocked(cursor->file_, &deferred);
+      }
+    } else {
+      TrimFdsLocked(&deferred);
+    }
   }
   Finish(this, deferred);
   return status;
 }
 
 absl::Status Core::SlideLocked(SlidingCursor* cursor, uint64_t i,
-                               Deferred* deferred) {
+                               uint64_t length, Deferred* deferred) {
   FileEntry* file = cursor->file_;
-  if (closed_) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "Sliding cursor on a closed manager for file: ", file->Name()));
-  }
   const uint64_t offset = cursor->ofs_ + i;
   absl::StatusOr<Region*> region =
-      AcquireLocked(&file, offset, /*size=*/1, /*sliding=*/true,
+      AcquireLocked(&file, offset, /*size=*/length, /*sliding=*/true,
                     /*fresh=*/false, deferred);
   if (absl::IsOutOfRange(region.status()) && offset >= file->size) {
     return absl::DataLossError(absl::StrCat(
@@ -659,13 +658,21 @@ absl::Status Core::CheckOffsetLocked(FileEntry** entry, uint64_t offset,
     return absl::OkStatus();
   }
   // Beyond, or up to, what we knew of the file: it may have grown since.
+  const uint64_t known = (*entry)->size;
+  const FileEntry* const file_before = *entry;
   SMMAP_RETURN_IF_ERROR(RefreshLocked(entry, may_switch, deferred));
   *fresh = true;
   const FileEntry& file = **entry;
   if (offset < file.size || (offset == 0 && file.size == 0)) {
     return absl::OkStatus();
   }
-  return OffsetBeyondEnd(offset, file.size, file);
+  absl::Status status = OffsetBeyondEnd(offset, file.size, file);
+  if (offset < known && file.size < known && *entry == file_before) {
+    // Inside the file as it was: say that it shrank.
+    return absl::OutOfRangeError(
+        absl::StrCat(status.message(), " (it shrank from ", known, " bytes)"));
+  }
+  return status;
 }
 
 absl::Status Core::RefreshLocked(FileEntry** entry, bool may_switch,
@@ -813,14 +820,12 @@ Region* Core::FindRegionLocked(const FileEntry& file, uint64_t index,
 absl::StatusOr<Region*> Core::AcquireLocked(FileEntry** entry, uint64_t ofs,
                                             uint64_t size, bool sliding,
                                             bool fresh, Deferred* deferred) {
-  // The bytes the request needs in one region: a sliding cursor needs only
-  // the byte at `ofs`; a fixed cursor as much of its range as the window
-  // holding `ofs` can give.
+  // The bytes the request needs in one region: as much of it as the window
+  // starting nearest before `ofs` can give (a sliding cursor usually asks
+  // for the byte at `ofs` only).
   const uint64_t index = WindowIndex(ofs);
   auto needed_end = [&](const FileEntry& file) {
-    return sliding ? ofs + 1
-                   : std::min(RequestEnd(file, ofs, size),
-                              WindowEnd(index, file.size));
+    return std::min(RequestEnd(file, ofs, size), WindowEnd(index, file.size));
   };
   if (ofs < (*entry)->size) {
     if (Region* region =
@@ -884,7 +889,8 @@ absl::StatusOr<Region*> Core::MapRegionLocked(FileEntry* file, uint64_t index,
   // unlocking instead (see FinishSlow()).
   int err = os::Mmap(file->fd(), begin, length, /*populate=*/false, &addr);
   if (err != 0) ++stats_.map_failures;
-  if ((err == ENOMEM || err == EAGAIN) && !lru_.empty()) {
+  const bool retry = (err == ENOMEM || err == EAGAIN) && !lru_.empty();
+  if (retry) {
     // Out of address space or mappings: unmap every unused region now (not
     // after unlocking: the retry needs the room) and retry once.
     Deferred now;
@@ -903,9 +909,11 @@ absl::StatusOr<Region*> Core::MapRegionLocked(FileEntry* file, uint64_t index,
         err,
         absl::StrCat("mmap(", file->Name(), ", offset=", begin,
                      ", length=", length, ")"),
-        out_of_memory ? "; unused regions were unmapped and the call retried "
-                        "once (check vm.max_map_count and RLIMIT_AS)"
-                      : "");
+        !out_of_memory ? ""
+        : retry        ? "; unused regions were unmapped and the call retried "
+                         "once (check vm.max_map_count and RLIMIT_AS)"
+                       : "; no region was unused, nothing to retry (check "
+                         "vm.max_map_count and RLIMIT_AS)");
     // EAGAIN (locked memory) is exhaustion too, whatever errno's usual code.
     return out_of_memory ? absl::ResourceExhaustedError(status.message())
                          : status;

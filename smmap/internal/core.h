@@ -8,8 +8,9 @@
 // Thread-safe: every piece of mutable state is guarded by mu_. System calls
 // that may be slow and cannot fail in a way that matters (munmap, close,
 // madvise and populating new regions) run after mu_ is released (but for
-// descriptors closed on error paths); mmap (without MAP_POPULATE), open and
-// fstat run under it, so that two threads never map the same region twice.
+// descriptors closed on error paths, and the unmaps and closes that make
+// room for a retry after ENOMEM or EMFILE); mmap (without MAP_POPULATE), open
+// and fstat run under it, so that two threads never map the same region twice.
 // A file system that stalls on open or fstat (a hung network mount) stalls
 // the manager's other users too.
 
@@ -148,8 +149,9 @@ class Core final {
   // Lets go of a sliding cursor's reference on `file` and of `region` (if
   // any). May delete this Core.
   void UnbindSliding(FileEntry* file, Region* region) ABSL_LOCKS_EXCLUDED(mu_);
-  // Moves `cursor` to the region holding its index `i`.
-  absl::Status Slide(SlidingCursor* cursor, uint64_t i)
+  // Moves `cursor` to a region holding its index `i`, and its indices up to
+  // i + length if one window can hold them.
+  absl::Status Slide(SlidingCursor* cursor, uint64_t i, uint64_t length)
       ABSL_LOCKS_EXCLUDED(mu_);
   // Unpins a sliding cursor's current region, if any.
   void ReleaseSliding(SlidingCursor* cursor) ABSL_LOCKS_EXCLUDED(mu_);
@@ -210,7 +212,7 @@ class Core final {
                                  uint64_t size, SlidingCursor* cursor,
                                  Deferred* deferred)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status SlideLocked(SlidingCursor* cursor, uint64_t i,
+  absl::Status SlideLocked(SlidingCursor* cursor, uint64_t i, uint64_t length,
                            Deferred* deferred)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -280,9 +282,10 @@ class Core final {
                            uint64_t end) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Finds or maps, and pins, a region holding file offset `ofs` and as much
-  // of the request [ofs, ofs + size) as one region can; for a sliding cursor
-  // the byte at `ofs` suffices. OutOfRange if `ofs` is beyond the end of the
-  // file. May switch `*entry` as RefreshLocked() does (not when sliding).
+  // of the request [ofs, ofs + size) as one region can (size 0: to the end
+  // of the file; a sliding cursor asks for at least one byte). OutOfRange if
+  // `ofs` is beyond the end of the file. May switch `*entry` as
+  // RefreshLocked() does (not when sliding).
   // `fresh`: the operation has just refreshed the file.
   absl::StatusOr<Region*> AcquireLocked(FileEntry** entry, uint64_t ofs,
                                         uint64_t size, bool sliding, bool fresh,
