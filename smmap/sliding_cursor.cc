@@ -116,11 +116,15 @@ absl::StatusOr<Bytes> SlidingCursor::Slice(int64_t begin, int64_t end) {
   SMMAP_ASSIGN_OR_RETURN(absl::Span<const uint8_t> chunk, Chunk(first));
   if (chunk.size() >= length) return Bytes::View(chunk.first(length));
   // The current region ends too early, but the window starting nearest
-  // before `first` may hold the whole range (windows overlap by half).
-  SMMAP_RETURN_IF_ERROR(MoveTo(first, length));
-  if (window_begin_ + window_size_ - first >= length) {
-    return Bytes::View(
-        absl::Span<const uint8_t>(window_ + (first - window_begin_), length));
+  // before `first` may hold the whole range (windows overlap by half). If a
+  // hard budget leaves no room for it, copy from the regions there are.
+  if (core_->OneWindowHolds(ofs_ + first, ofs_ + last)) {
+    absl::Status moved = MoveTo(first, length);
+    if (moved.ok() && window_begin_ + window_size_ - first >= length) {
+      return Bytes::View(
+          absl::Span<const uint8_t>(window_ + (first - window_begin_), length));
+    }
+    if (!moved.ok() && !absl::IsResourceExhausted(moved)) return moved;
   }
   if (length > kMaxSliceCopy) {
     return absl::ResourceExhaustedError(absl::StrCat(

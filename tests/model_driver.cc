@@ -343,8 +343,14 @@ void ModelDriver::ReadSliding(Choices& c) {
     // Slice: a view of the region for `i` if it holds the range, else of a
     // region asked for the whole range, else a copy.
     ok = ModelSlide(s, i);
-    if (ok && !region_holds(i + len)) ok = ModelMoveTo(s, i, len);
-    copy = ok && !region_holds(i + len);
+    const uint64_t abs = s.cursor.ofs() + i;
+    if (ok && !region_holds(i + len) &&
+        abs + len <= model_->WindowEnd(s.file, model_->Index(abs))) {
+      // A window could hold it: Slice() asks for that one, and copies from
+      // the regions there are if a hard budget refuses.
+      ModelMoveTo(s, i, len);
+    }
+    copy = ok && !(s.region && region_holds(i + len));
   }
   for (uint64_t pos = i; copy && pos < i + len && ok;) {
     ok = ModelSlide(s, pos);

@@ -149,6 +149,25 @@ TEST(SlidingCursorTest, SliceThatOneWindowHoldsIsAView) {
   EXPECT_EQ(mman->num_used_regions(), 1u);
 }
 
+TEST(SlidingCursorTest, SliceCopiesWhenAHardBudgetRefusesTheWindow) {
+  TestFile file = TestFile::Random("slice-hard", 8 * kPage, 15);
+  auto mman = TinyTiling(/*hard=*/true, /*budget_windows=*/2);
+  // Regions [0, 2) and [2, 4) pages, held: the whole budget.
+  ASSERT_OK_AND_ASSIGN(FixedCursor a, mman->MakeCursor(file.path(), 0, 1));
+  ASSERT_OK_AND_ASSIGN(FixedCursor b,
+                       mman->MakeCursor(file.path(), 2 * kPage, 1));
+  ASSERT_OK_AND_ASSIGN(SlidingCursor c, mman->MakeSlidingCursor(file.path()));
+  EXPECT_EQ(c[kPage], file.bytes()[kPage]);  // shares region [0, 2)
+  // Window [1, 3) would hold [1.5, 2.5) pages but does not fit the budget:
+  // the slice is copied from the two regions that are mapped.
+  const int64_t p = static_cast<int64_t>(kPage);
+  ASSERT_OK_AND_ASSIGN(Bytes bytes, c.Slice(p + p / 2, 2 * p + p / 2));
+  EXPECT_TRUE(bytes.is_copy());
+  EXPECT_EQ(bytes.string_view(), file.Range(kPage + kPage / 2, kPage));
+  EXPECT_EQ(mman->num_open_regions(), 2u);
+  EXPECT_EQ(mman->stats().regions_mapped, 2u);  // the refused window: none
+}
+
 TEST(SlidingCursorTest, ReadAndChunksCrossRegionBoundaries) {
   TestFile file = TestFile::Random("chunks", 7 * kPage + 100, 4);
   auto mman = TinyTiling(/*hard=*/true);

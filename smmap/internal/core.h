@@ -135,6 +135,13 @@ class Core final {
   size_t num_files() const ABSL_LOCKS_EXCLUDED(mu_);
   ManagerStats stats() const ABSL_LOCKS_EXCLUDED(mu_);
   const Config& config() const { return config_; }
+  // Whether the window starting nearest before file offset `ofs` reaches
+  // `end` (ignoring the end of the file). Needs no lock.
+  bool OneWindowHolds(uint64_t ofs, uint64_t end) const {
+    if (config_.stride == 0) return true;  // whole files
+    return end - ofs <=
+           config_.window_size - (ofs - WindowIndex(ofs) * config_.stride);
+  }
 
   // --- Cursor operations --------------------------------------------------
   // A fixed cursor holds its region's pin while open (which keeps the file
