@@ -20,6 +20,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -138,9 +139,8 @@ class Core final {
   // Whether the window starting nearest before file offset `ofs` reaches
   // `end` (ignoring the end of the file). Needs no lock.
   bool OneWindowHolds(uint64_t ofs, uint64_t end) const {
-    if (config_.stride == 0) return true;  // whole files
-    return end - ofs <=
-           config_.window_size - (ofs - WindowIndex(ofs) * config_.stride);
+    return end <=
+           WindowEnd(WindowIndex(ofs), std::numeric_limits<uint64_t>::max());
   }
 
   // --- Cursor operations --------------------------------------------------
