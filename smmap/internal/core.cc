@@ -7,6 +7,7 @@
 #endif
 
 #include <algorithm>
+#include <cassert>
 #include <cerrno>
 #include <cstdint>
 #include <limits>
@@ -78,6 +79,23 @@ absl::Status CheckRange(const FileRef& file, uint64_t offset, uint64_t size) {
     return absl::InvalidArgumentError(absl::StrCat(
         "offset(", offset, ") + size(", size,
         ") overflows the largest file offset 2^63-1 for file: ", NameOf(file)));
+  }
+  return absl::OkStatus();
+}
+
+// Names that denote no file.
+absl::Status CheckName(const FileRef& file) {
+  if (file.is_fd()) {
+    if (file.fd() < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("Invalid file descriptor: ", file.fd()));
+    }
+    return absl::OkStatus();
+  }
+  if (file.path().empty()) return absl::InvalidArgumentError("Empty path");
+  if (file.path().find('\0') != absl::string_view::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Path contains a NUL character: ", file.path()));
   }
   return absl::OkStatus();
 }
@@ -162,21 +180,28 @@ int Log2IfPowerOfTwo(uint64_t value) {
 Core::Core(const Config& config)
     : config_(config),
       stride_shift_(Log2IfPowerOfTwo(config.stride)),
+      fd_slots_(std::max<uint64_t>(config.max_open_files, 1)),
       unmap_failures_(std::make_shared<std::atomic<uint64_t>>(0)) {}
 
 Core::~Core() = default;
 
-namespace {
-
-// Unmaps every mapping of `unmaps`; returns how many munmap refused twice.
-uint64_t UnmapAll(absl::InlinedVector<Mapping, 2>& unmaps) {
+size_t Core::RunReleases(Deferred& deferred) {
   uint64_t failures = 0;
-  for (Mapping& mapping : unmaps) failures += mapping.Reset() ? 0 : 1;
-  unmaps.clear();
-  return failures;
+  for (Mapping& mapping : deferred.unmaps) failures += mapping.Reset() ? 0 : 1;
+  deferred.unmaps.clear();
+  if (failures > 0 && deferred.unmap_failures != nullptr) {
+    deferred.unmap_failures->fetch_add(failures, std::memory_order_relaxed);
+  }
+  const size_t closed = deferred.closes.size();
+  deferred.closes.clear();  // close
+  return closed;
 }
 
-}  // namespace
+bool Core::ClosedLocked(size_t n) {
+  fds_closing_ -= n;
+  SignalSlotsLocked();
+  return UnusedLocked();
+}
 
 void Core::FinishSlow(Core* core, Deferred& deferred) {
   for (const Deferred::NewRegion& region : deferred.advise) {
@@ -189,12 +214,14 @@ void Core::FinishSlow(Core* core, Deferred& deferred) {
       os::Madvise(region.addr, region.length, MADV_WILLNEED);  // before 5.14
     }
   }
-  const uint64_t failures = UnmapAll(deferred.unmaps);
-  if (failures > 0 && deferred.unmap_failures != nullptr) {
-    deferred.unmap_failures->fetch_add(failures, std::memory_order_relaxed);
+  const size_t closed = RunReleases(deferred);
+  bool delete_core = deferred.delete_core;
+  if (closed > 0) {
+    // The Core waits for these (UnusedLocked()): it is still there.
+    MutexLock lock(&core->mu_);
+    delete_core = core->ClosedLocked(closed);
   }
-  deferred.closes.clear();  // close
-  if (deferred.delete_core) delete core;
+  if (delete_core) delete core;
 }
 
 void Core::Destroy() {
@@ -204,9 +231,39 @@ void Core::Destroy() {
     closed_ = true;
     CollectLocked(&deferred);
     owner_alive_ = false;
-    deferred.delete_core = num_entries_ == 0;
+    deferred.delete_core = UnusedLocked();
   }
   Finish(this, deferred);
+}
+
+// --- Loading -----------------------------------------------------------------
+
+void Core::LockFileLocked(FileEntry* file, Deferred* deferred) {
+  if (!file->load_mu.try_lock()) {
+    // Another thread loads for this file: wait for it with mu_ released
+    // (and what this operation let go of already released too).
+    Unlocked(deferred, [file] {
+      file->load_mu.lock();
+      return 0;
+    });
+  }
+  file->busy = true;
+}
+
+void Core::UnlockFileLocked(FileEntry* file) {
+  file->busy = false;
+  file->load_mu.unlock();
+  SignalSlotsLocked();  // its descriptor may be closed now
+}
+
+void Core::EndLoadLocked(FileEntry* file, Deferred* deferred) {
+  UnlockFileLocked(file);
+  if (closed_) {
+    // A closed (or destroyed) manager caches no descriptor.
+    if (file->owned_fd.valid() && !file->busy) CloseFdLocked(file, deferred);
+  } else {
+    CloseIdleFdsLocked(config_.max_open_files, /*evicting=*/true, deferred);
+  }
 }
 
 // --- Manager operations ----------------------------------------------------
@@ -214,15 +271,13 @@ void Core::Destroy() {
 absl::StatusOr<FixedCursor> Core::MakeFixed(const FileRef& file,
                                             uint64_t offset, uint64_t size) {
   SMMAP_RETURN_IF_ERROR(CheckRange(file, offset, size));
+  SMMAP_RETURN_IF_ERROR(CheckName(file));
   FixedCursor cursor;
-  {
-    MutexLock lock(&mu_);
-    if (TryFixedFromCacheLocked(file, offset, size, &cursor)) return cursor;
-  }
   Deferred deferred;
   absl::Status status;
   {
     MutexLock lock(&mu_);
+    if (TryFixedFromCacheLocked(file, offset, size, &cursor)) return cursor;
     status = MakeFixedLocked(file, offset, size, &cursor, &deferred);
   }
   Finish(this, deferred);
@@ -276,13 +331,16 @@ absl::Status Core::MakeFixedLocked(const FileRef& file, uint64_t offset,
     return absl::FailedPreconditionError(absl::StrCat(
         "MakeCursor on a closed manager for file: ", NameOf(file)));
   }
-  SMMAP_ASSIGN_OR_RETURN(FileEntry * entry, FindOrOpenLocked(file, deferred));
-  ++entry->refs;  // the operation's reference
-  absl::Status status = BindFixedLocked(&entry, offset, size, cursor, deferred);
+  FileEntry* entry = FindOrAddEntryLocked(file);  // the operation's reference
+  LockFileLocked(entry, deferred);
+  absl::Status status = ExamineLocked(entry, deferred);
+  if (status.ok()) {
+    status = BindFixedLocked(&entry, offset, size, cursor, deferred);
+  }
+  EndLoadLocked(entry, deferred);
   // A cursor with a region is kept alive by it; only the empty cursor of an
   // empty file keeps the reference.
   if (!status.ok() || cursor->region_ != nullptr) UnrefLocked(entry, deferred);
-  TrimFdsLocked(deferred);
   return status;
 }
 
@@ -312,6 +370,7 @@ absl::StatusOr<SlidingCursor> Core::MakeSliding(const FileRef& file,
                                                 uint64_t offset,
                                                 uint64_t size) {
   SMMAP_RETURN_IF_ERROR(CheckRange(file, offset, size));
+  SMMAP_RETURN_IF_ERROR(CheckName(file));
   SlidingCursor cursor;
   Deferred deferred;
   absl::Status status;
@@ -331,14 +390,19 @@ absl::Status Core::MakeSlidingLocked(const FileRef& file, uint64_t offset,
     return absl::FailedPreconditionError(absl::StrCat(
         "MakeSlidingCursor on a closed manager for file: ", NameOf(file)));
   }
-  SMMAP_ASSIGN_OR_RETURN(FileEntry * entry, FindOrOpenLocked(file, deferred));
-  ++entry->refs;  // the operation's reference, handed to the cursor
+  // The operation's reference, handed to the cursor.
+  FileEntry* entry = FindOrAddEntryLocked(file);
+  LockFileLocked(entry, deferred);
+  absl::Status status = ExamineLocked(entry, deferred);
   bool fresh = false;
-  absl::Status status = CheckOffsetLocked(
-      &entry, offset,
-      /*reaches_end=*/RequestEnd(*entry, offset, size) >= entry->size,
-      /*may_switch=*/true, &fresh, deferred);
+  if (status.ok()) {
+    status = CheckOffsetLocked(
+        &entry, offset,
+        /*reaches_end=*/RequestEnd(*entry, offset, size) >= entry->size,
+        /*may_switch=*/true, &fresh, deferred);
+  }
   if (status.ok()) status = CheckGreedyLimit(*entry);
+  EndLoadLocked(entry, deferred);
   if (status.ok()) {
     cursor->core_ = this;
     cursor->file_ = entry;
@@ -349,7 +413,6 @@ absl::Status Core::MakeSlidingLocked(const FileRef& file, uint64_t offset,
   } else {
     UnrefLocked(entry, deferred);
   }
-  TrimFdsLocked(deferred);
   return status;
 }
 
@@ -489,16 +552,16 @@ absl::Status Core::Slide(SlidingCursor* cursor, uint64_t i, uint64_t length) {
       UnpinLocked(cursor->region_, &deferred);
       cursor->ClearWindow();
     }
-    status = SlideLocked(cursor, i, length, &deferred);
-    if (closed_) {
-      // A closed (or destroyed) manager still serves its live cursors, but
-      // caches nothing: the region goes when the cursor leaves it, and the
-      // descriptor now.
-      if (cursor->file_->owned_fd.valid()) {
-        CloseFdLocked(cursor->file_, &deferred);
-      }
+    FileEntry* const file = cursor->file_;
+    const uint64_t offset = cursor->ofs_ + i;
+    Region* region = nullptr;
+    if (offset < file->size) region = TryHitLocked(*file, offset, length);
+    if (region != nullptr) {
+      SetWindowLocked(cursor, region);
     } else {
-      TrimFdsLocked(&deferred);
+      LockFileLocked(file, &deferred);
+      status = SlideLocked(cursor, i, length, &deferred);
+      EndLoadLocked(file, &deferred);
     }
   }
   Finish(this, deferred);
@@ -519,14 +582,17 @@ absl::Status Core::SlideLocked(SlidingCursor* cursor, uint64_t i,
         ") made when it had ", cursor->file_size_, " bytes: ", file->Name()));
   }
   SMMAP_RETURN_IF_ERROR(region.status());
-  Region* r = *region;
-  const uint64_t lo = std::max(r->ofs, cursor->ofs_);
-  const uint64_t hi = std::min(r->end(), cursor->ofs_end());
-  cursor->region_ = r;
-  cursor->window_ = r->mapping.data() + (lo - r->ofs);
+  SetWindowLocked(cursor, *region);
+  return absl::OkStatus();
+}
+
+void Core::SetWindowLocked(SlidingCursor* cursor, Region* region) {
+  const uint64_t lo = std::max(region->ofs, cursor->ofs_);
+  const uint64_t hi = std::min(region->end(), cursor->ofs_end());
+  cursor->region_ = region;
+  cursor->window_ = region->mapping.data() + (lo - region->ofs);
   cursor->window_begin_ = lo - cursor->ofs_;
   cursor->window_size_ = hi - lo;
-  return absl::OkStatus();
 }
 
 void Core::ReleaseSliding(SlidingCursor* cursor) {
@@ -554,36 +620,44 @@ FileEntry* Core::FindEntryLocked(const FileRef& file) {
   return last_path_entry_ = it->second;
 }
 
-absl::StatusOr<FileEntry*> Core::FindOrOpenLocked(const FileRef& file,
-                                                  Deferred* deferred) {
-  if (FileEntry* entry = FindEntryLocked(file)) return entry;
-  os::FileInfo info;
-  if (file.is_fd()) {
-    const int fd = file.fd();
-    if (fd < 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("Invalid file descriptor: ", fd));
+FileEntry* Core::FindOrAddEntryLocked(const FileRef& file) {
+  FileEntry* entry = FindEntryLocked(file);
+  if (entry == nullptr) {
+    entry = new FileEntry;
+    if (file.is_fd()) {
+      entry->caller_fd = file.fd();
+      by_fd_[entry->caller_fd] = entry;
+    } else {
+      entry->path = std::string(file.path());
+      by_path_[entry->path] = entry;
+      last_path_entry_ = entry;
     }
-    if (int err = os::Fstat(fd, &info)) {
+    ++num_entries_;
+  }
+  ++entry->refs;
+  return entry;
+}
+
+absl::Status Core::ExamineLocked(FileEntry* entry, Deferred* deferred) {
+  if (entry->examined) return absl::OkStatus();
+  os::FileInfo info;
+  if (entry->caller_fd >= 0) {
+    const int fd = entry->caller_fd;
+    if (int err = Unlocked(deferred, [&] { return os::Fstat(fd, &info); })) {
       return os::ErrnoStatus(err, absl::StrCat("fstat(fd ", fd, ")"));
     }
     if (!info.is_regular) {
       return absl::InvalidArgumentError(
           absl::StrCat("Not a regular file (", info.kind, "): fd ", fd));
     }
-    return AddEntryLocked(file, UniqueFd(), info);
+    SetIdentityLocked(entry, UniqueFd(), info);
+    return absl::OkStatus();
   }
-  if (file.path().empty()) {
-    return absl::InvalidArgumentError("Empty path");
-  }
-  std::string path(file.path());
-  if (path.find('\0') != std::string::npos) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("Path contains a NUL character: ", path));
-  }
+  const std::string& path = entry->path;
   // Learn what the path is before opening it: opening a device or a FIFO
   // can have effects (the FIFO is opened without blocking in any case).
-  if (int err = os::Stat(path.c_str(), &info)) {
+  if (int err = Unlocked(deferred,
+                         [&] { return os::Stat(path.c_str(), &info); })) {
     return os::ErrnoStatus(err, absl::StrCat("stat(", path, ")"));
   }
   if (!info.is_regular) {
@@ -591,63 +665,81 @@ absl::StatusOr<FileEntry*> Core::FindOrOpenLocked(const FileRef& file,
         absl::StrCat("Not a regular file (", info.kind, "): ", path));
   }
   SMMAP_ASSIGN_OR_RETURN(UniqueFd fd, OpenLocked(path, deferred));
-  if (int err = os::Fstat(fd.get(), &info)) {
-    return os::ErrnoStatus(err, absl::StrCat("fstat(", path, ")"));
-  }
-  if (!info.is_regular) {
+  const int raw = fd.get();
+  int err = Unlocked(deferred, [&] { return os::Fstat(raw, &info); });
+  if (err != 0 || !info.is_regular) {
+    DiscardFdLocked(std::move(fd), deferred);
+    if (err != 0) return os::ErrnoStatus(err, absl::StrCat("fstat(", path, ")"));
     return absl::InvalidArgumentError(
         absl::StrCat("Not a regular file (", info.kind, "): ", path));
   }
-  return AddEntryLocked(file, std::move(fd), info);
+  SetIdentityLocked(entry, std::move(fd), info);
+  return absl::OkStatus();
+}
+
+void Core::SetIdentityLocked(FileEntry* entry, UniqueFd fd,
+                             const os::FileInfo& info) {
+  entry->device = info.device;
+  entry->inode = info.inode;
+  entry->size = info.size;
+  entry->examined = true;
+  if (fd.valid()) AdoptFdLocked(entry, std::move(fd));
 }
 
 absl::StatusOr<UniqueFd> Core::OpenLocked(const std::string& path,
                                           Deferred* deferred) {
+  ReserveFdSlotLocked(deferred);
   int fd = -1;
-  int err = os::Open(path.c_str(), &fd);
-  if ((err == EMFILE || err == ENFILE) && !fd_lru_.empty()) {
-    // Out of descriptors: give back every cached one, now, and retry once.
-    Deferred now;
-    while (!fd_lru_.empty()) CloseFdLocked(fd_lru_.front(), &now);
-    deferred->unmaps.insert(deferred->unmaps.end(),
-                            std::make_move_iterator(now.unmaps.begin()),
-                            std::make_move_iterator(now.unmaps.end()));
-    deferred->delete_core |= now.delete_core;
-    now.closes.clear();
-    err = os::Open(path.c_str(), &fd);
+  int err = Unlocked(deferred, [&] { return os::Open(path.c_str(), &fd); });
+  bool retried = false;
+  if ((err == EMFILE || err == ENFILE) && IdleFdLocked() != nullptr) {
+    // Out of descriptors: give back every idle cached one and retry once.
+    CloseIdleFdsLocked(0, /*evicting=*/false, deferred);
+    retried = true;
+    err = Unlocked(deferred, [&] { return os::Open(path.c_str(), &fd); });
   }
   if (err != 0) {
+    --fds_opening_;
+    SignalSlotsLocked();
     return os::ErrnoStatus(
         err, absl::StrCat("open(", path, ")"),
-        err == EMFILE || err == ENFILE
-            ? "; the process is out of file descriptors (RLIMIT_NOFILE) "
-              "even after the manager closed its cached ones"
-            : "");
+        err != EMFILE && err != ENFILE ? ""
+        : retried ? "; the process is out of file descriptors (RLIMIT_NOFILE) "
+                    "even after the manager closed its cached ones"
+                  : "; the process is out of file descriptors (RLIMIT_NOFILE) "
+                    "and the manager held none it could close");
   }
   return UniqueFd(fd);
 }
 
-FileEntry* Core::AddEntryLocked(const FileRef& file, UniqueFd fd,
-                                const os::FileInfo& info) {
-  auto* entry = new FileEntry;
-  if (file.is_fd()) {
-    entry->caller_fd = file.fd();
-    by_fd_[entry->caller_fd] = entry;
-  } else {
-    entry->path = std::string(file.path());
-    by_path_[entry->path] = entry;
-    last_path_entry_ = entry;
+void Core::ReserveFdSlotLocked(Deferred* deferred) {
+  while (fd_lru_.size() + fds_opening_ + fds_closing_ >= fd_slots_) {
+    if (fd_lru_.size() > 0 && IdleFdLocked() != nullptr) {
+      CloseIdleFdsLocked(fd_lru_.size() - 1, /*evicting=*/true, deferred);
+    } else if (!deferred->closes.empty()) {
+      Unlocked(deferred, [] { return 0; });  // close what this call let go
+    } else {
+      // Every slot is in use by a loader, or being closed: wait for one.
+      ++slot_waiters_;
+      slot_cv_.Wait(&mu_);
+      --slot_waiters_;
+    }
   }
-  entry->device = info.device;
-  entry->inode = info.inode;
-  entry->size = info.size;
-  if (fd.valid()) {
-    entry->owned_fd = std::move(fd);
-    fd_lru_.PushBack(entry);
-    ++stats_.files_opened;
-  }
-  ++num_entries_;
-  return entry;
+  ++fds_opening_;
+}
+
+void Core::AdoptFdLocked(FileEntry* file, UniqueFd fd) {
+  --fds_opening_;
+  file->owned_fd = std::move(fd);
+  fd_lru_.PushBack(file);
+  ++stats_.files_opened;
+}
+
+void Core::DiscardFdLocked(UniqueFd fd, Deferred* deferred) {
+  deferred->closes.push_back(std::move(fd));
+  // Counted as being closed (not opened) until it is.
+  --fds_opening_;
+  ++fds_closing_;
 }
 
 absl::Status Core::CheckOffsetLocked(FileEntry** entry, uint64_t offset,
@@ -681,42 +773,52 @@ absl::Status Core::RefreshLocked(FileEntry** entry, bool may_switch,
   os::FileInfo info;
   UniqueFd reopened;
   if (file->fd() >= 0) {
-    if (int err = os::Fstat(file->fd(), &info)) {
+    // busy: nobody closes the descriptor while mu_ is released.
+    const int fd = file->fd();
+    if (int err = Unlocked(deferred, [&] { return os::Fstat(fd, &info); })) {
       return os::ErrnoStatus(err, absl::StrCat("fstat(", file->Name(), ")"));
     }
     if (file->owned_fd.valid()) fd_lru_.MoveToBack(file);
   } else {
     SMMAP_ASSIGN_OR_RETURN(reopened, OpenLocked(file->path, deferred));
-    if (int err = os::Fstat(reopened.get(), &info)) {
+    const int fd = reopened.get();
+    if (int err = Unlocked(deferred, [&] { return os::Fstat(fd, &info); })) {
+      DiscardFdLocked(std::move(reopened), deferred);
       return os::ErrnoStatus(err, absl::StrCat("fstat(", file->path, ")"));
     }
   }
   if (info.is_regular && info.device == file->device &&
       info.inode == file->inode) {
-    if (reopened.valid()) {
-      file->owned_fd = std::move(reopened);
-      fd_lru_.PushBack(file);
-      ++stats_.files_opened;
-    }
+    if (reopened.valid()) AdoptFdLocked(file, std::move(reopened));
     if (info.size < file->size) ShrinkLocked(file, info.size, deferred);
     file->size = info.size;
     return absl::OkStatus();
   }
   // The name now denotes another file.
+  absl::Status refused;
   if (!may_switch || !file->attached) {
-    return absl::FailedPreconditionError(
+    refused = absl::FailedPreconditionError(
         absl::StrCat("File was replaced (device:inode ", file->device, ":",
                      file->inode, " is now ", info.device, ":", info.inode,
                      ", a ", info.kind, "): ", file->Name()));
-  }
-  if (!info.is_regular) {
-    return absl::InvalidArgumentError(
+  } else if (!info.is_regular) {
+    refused = absl::InvalidArgumentError(
         absl::StrCat("Not a regular file (", info.kind, "): ", file->Name()));
   }
+  if (!refused.ok()) {
+    if (reopened.valid()) DiscardFdLocked(std::move(reopened), deferred);
+    return refused;
+  }
   DetachEntryLocked(file, deferred);
-  FileEntry* replacement =
-      AddEntryLocked(RefOf(*file), std::move(reopened), info);
-  ++replacement->refs;
+  FileEntry* replacement = FindOrAddEntryLocked(RefOf(*file));
+  // A new entry: nobody else can hold its lock yet.
+  const bool locked = replacement->load_mu.try_lock();
+  assert(locked);
+  (void)locked;
+  replacement->busy = true;
+  SetIdentityLocked(replacement, std::move(reopened), info);
+  // The caller's reference and load move to the replacement.
+  UnlockFileLocked(file);
   UnrefLocked(file, deferred);
   *entry = replacement;
   return absl::OkStatus();
@@ -751,14 +853,11 @@ void Core::UnrefLocked(FileEntry* file, Deferred* deferred) {
 }
 
 void Core::MaybeDeleteEntryLocked(FileEntry* file, Deferred* deferred) {
+  // refs == 0: no thread holds or waits for file->load_mu either.
   if (file->refs != 0 || file->num_regions != 0) return;
   // An attached entry stays to cache its descriptor, within the budget.
   if (file->attached && file->owned_fd.valid() && !closed_) return;
-  if (file->owned_fd.valid()) {
-    fd_lru_.Remove(file);
-    deferred->closes.push_back(std::move(file->owned_fd));
-    ++stats_.files_closed;
-  }
+  if (file->owned_fd.valid()) CloseFdLocked(file, deferred);
   if (file->attached) {
     if (file->caller_fd >= 0) {
       by_fd_.erase(file->caller_fd);
@@ -769,20 +868,30 @@ void Core::MaybeDeleteEntryLocked(FileEntry* file, Deferred* deferred) {
   if (last_path_entry_ == file) last_path_entry_ = nullptr;
   delete file;
   --num_entries_;
-  if (!owner_alive_ && num_entries_ == 0) deferred->delete_core = true;
+  if (UnusedLocked()) deferred->delete_core = true;
 }
 
 void Core::CloseFdLocked(FileEntry* file, Deferred* deferred) {
   fd_lru_.Remove(file);
   deferred->closes.push_back(std::move(file->owned_fd));
+  ++fds_closing_;
   ++stats_.files_closed;
-  MaybeDeleteEntryLocked(file, deferred);
 }
 
-void Core::TrimFdsLocked(Deferred* deferred) {
-  while (fd_lru_.size() > config_.max_open_files) {
-    ++stats_.fd_evictions;
-    CloseFdLocked(fd_lru_.front(), deferred);
+FileEntry* Core::IdleFdLocked() {
+  // Loaders are few: this passes over at most one entry per thread.
+  FileEntry* file = fd_lru_.front();
+  while (file != nullptr && file->busy) file = fd_lru_.Next(file);
+  return file;
+}
+
+void Core::CloseIdleFdsLocked(size_t keep, bool evicting, Deferred* deferred) {
+  while (fd_lru_.size() > keep) {
+    FileEntry* victim = IdleFdLocked();
+    if (victim == nullptr) break;
+    if (evicting) ++stats_.fd_evictions;
+    CloseFdLocked(victim, deferred);
+    MaybeDeleteEntryLocked(victim, deferred);
   }
 }
 
@@ -817,23 +926,28 @@ Region* Core::FindRegionLocked(const FileEntry& file, uint64_t index,
   return nullptr;
 }
 
-absl::StatusOr<Region*> Core::AcquireLocked(FileEntry** entry, uint64_t ofs,
-                                            uint64_t size, bool sliding,
-                                            bool fresh, Deferred* deferred) {
+Region* Core::TryHitLocked(const FileEntry& file, uint64_t ofs,
+                           uint64_t size) {
   // The bytes the request needs in one region: as much of it as the window
   // starting nearest before `ofs` can give (a sliding cursor usually asks
   // for the byte at `ofs` only).
   const uint64_t index = WindowIndex(ofs);
-  auto needed_end = [&](const FileEntry& file) {
-    return std::min(RequestEnd(file, ofs, size), WindowEnd(index, file.size));
-  };
+  const uint64_t end =
+      std::min(RequestEnd(file, ofs, size), WindowEnd(index, file.size));
+  Region* region = FindRegionLocked(file, index, end);
+  if (region != nullptr) {
+    ++stats_.cursor_hits;
+    PinLocked(region);
+  }
+  return region;
+}
+
+absl::StatusOr<Region*> Core::AcquireLocked(FileEntry** entry, uint64_t ofs,
+                                            uint64_t size, bool sliding,
+                                            bool fresh, Deferred* deferred) {
+  // Another thread may have mapped it while this one waited for the load.
   if (ofs < (*entry)->size) {
-    if (Region* region =
-            FindRegionLocked(**entry, index, needed_end(**entry))) {
-      ++stats_.cursor_hits;
-      PinLocked(region);
-      return region;
-    }
+    if (Region* region = TryHitLocked(**entry, ofs, size)) return region;
   }
   // About to map: learn the file's current size (and identity) first,
   // unless this operation just did, or the files are declared immutable and
@@ -850,13 +964,12 @@ absl::StatusOr<Region*> Core::AcquireLocked(FileEntry** entry, uint64_t ofs,
   }
   FileEntry* file = *entry;
   if (ofs >= file->size) return OffsetBeyondEnd(ofs, file->size, *file);
-  Region* region = FindRegionLocked(*file, index, needed_end(*file));
-  if (region != nullptr) {
-    ++stats_.cursor_hits;
-  } else {
-    ++stats_.cursor_misses;
-    SMMAP_ASSIGN_OR_RETURN(region, MapRegionLocked(file, index, deferred));
-  }
+  // The refresh released mu_: look again (its shrinking may also have
+  // detached what was there).
+  if (Region* region = TryHitLocked(*file, ofs, size)) return region;
+  ++stats_.cursor_misses;
+  SMMAP_ASSIGN_OR_RETURN(Region * region,
+                         MapRegionLocked(file, WindowIndex(ofs), deferred));
   PinLocked(region);
   return region;
 }
@@ -883,26 +996,27 @@ absl::StatusOr<Region*> Core::MapRegionLocked(FileEntry* file, uint64_t index,
   }
   const size_t length = static_cast<size_t>(end - begin);
   SMMAP_RETURN_IF_ERROR(MakeRoomLocked(length, *file, deferred));
+  reserved_bytes_ += length;
 
+  // busy: nobody closes the descriptor while mu_ is released. MAP_POPULATE
+  // would read the window before the cursor exists: populate after the
+  // operation instead (see FinishSlow()).
+  const int fd = file->fd();
   void* addr = nullptr;
-  // MAP_POPULATE would read the window under the lock: populate after
-  // unlocking instead (see FinishSlow()).
-  int err = os::Mmap(file->fd(), begin, length, /*populate=*/false, &addr);
+  auto map = [&] {
+    return os::Mmap(fd, begin, length, /*populate=*/false, &addr);
+  };
+  int err = Unlocked(deferred, map);
   if (err != 0) ++stats_.map_failures;
   const bool retry = (err == ENOMEM || err == EAGAIN) && !lru_.empty();
   if (retry) {
-    // Out of address space or mappings: unmap every unused region now (not
-    // after unlocking: the retry needs the room) and retry once.
-    Deferred now;
-    stats_.lru_evictions += EvictLocked(0, &now);
-    unmap_failures_->fetch_add(UnmapAll(now.unmaps), std::memory_order_relaxed);
-    deferred->closes.insert(deferred->closes.end(),
-                            std::make_move_iterator(now.closes.begin()),
-                            std::make_move_iterator(now.closes.end()));
-    deferred->delete_core |= now.delete_core;
-    err = os::Mmap(file->fd(), begin, length, /*populate=*/false, &addr);
+    // Out of address space or mappings: unmap what is unused now (not what
+    // was unused before the call) and retry once.
+    stats_.lru_evictions += EvictLocked(0, deferred);
+    err = Unlocked(deferred, map);
     if (err != 0) ++stats_.map_failures;
   }
+  reserved_bytes_ -= length;
   if (err != 0) {
     const bool out_of_memory = err == ENOMEM || err == EAGAIN;
     const absl::Status status = os::ErrnoStatus(
@@ -957,17 +1071,22 @@ absl::Status Core::MakeRoomLocked(uint64_t bytes, const FileEntry& file,
         absl::StrCat("Mapping ", bytes, " bytes of ", file.Name(),
                      " exceeds max_memory_size(", budget, ")"));
   }
-  if (mapped_bytes_ + bytes > budget) {
+  // Reservations of other threads' mappings in flight count as mapped.
+  const uint64_t needed = reserved_bytes_ + bytes;
+  if (mapped_bytes_ + needed > budget) {
     stats_.lru_evictions +=
-        EvictLocked(budget > bytes ? budget - bytes : 0, deferred);
+        EvictLocked(budget > needed ? budget - needed : 0, deferred);
   }
-  if (mapped_bytes_ + bytes > budget) {
+  if (mapped_bytes_ + needed > budget) {
     if (config_.hard_limits) {
-      return absl::ResourceExhaustedError(
-          absl::StrCat("Mapping ", bytes, " bytes of ", file.Name(),
-                       " would exceed max_memory_size(", budget,
-                       "): ", mapped_bytes_, " bytes are mapped in ",
-                       num_regions_, " regions, all in use by cursors"));
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "Mapping ", bytes, " bytes of ", file.Name(),
+          " would exceed max_memory_size(", budget, "): ", mapped_bytes_,
+          " bytes are mapped in ", num_regions_,
+          " regions, all in use by cursors", reserved_bytes_ > 0 ? ", and " : "",
+          reserved_bytes_ > 0 ? absl::StrCat(reserved_bytes_,
+                                             " bytes are being mapped")
+                              : ""));
     }
     ++stats_.soft_budget_overruns;
   }
@@ -1028,7 +1147,7 @@ size_t Core::EvictLocked(uint64_t keep_bytes, Deferred* deferred) {
 
 size_t Core::CollectLocked(Deferred* deferred) {
   const size_t collected = EvictLocked(0, deferred);
-  while (!fd_lru_.empty()) CloseFdLocked(fd_lru_.front(), deferred);
+  CloseIdleFdsLocked(0, /*evicting=*/false, deferred);
   return collected;
 }
 

@@ -32,6 +32,8 @@ class IntrusiveList final {
   size_t size() const { return size_; }
   // The oldest element, or nullptr.
   T* front() const { return head_; }
+  // The element after `node` (the next more recently used), or nullptr.
+  static T* Next(const T* node) { return (node->*kLinks).next; }
   static bool Contains(const T* node) { return (node->*kLinks).linked; }
 
   // REQUIRES: `node` is in no list through this member.

@@ -1,4 +1,4 @@
-// An annotated mutex for smmap's internal state.
+// An annotated mutex and condition variable for smmap's internal state.
 //
 // A thin wrapper over std::mutex carrying Abseil's thread-safety annotations,
 // so that clang's -Wthread-safety checks every guarded member (the pattern of
@@ -11,6 +11,7 @@
 #ifndef SMMAP_INTERNAL_MUTEX_H_
 #define SMMAP_INTERNAL_MUTEX_H_
 
+#include <condition_variable>
 #include <mutex>
 
 #include "absl/base/thread_annotations.h"
@@ -33,6 +34,10 @@ class ABSL_LOCKABLE Mutex final {
     }
     mu_.lock();
   }
+  // Never blocks: true if the lock was free and is now held.
+  bool TryLock() ABSL_EXCLUSIVE_TRYLOCK_FUNCTION(true) {
+    return mu_.try_lock();
+  }
   void Unlock() ABSL_UNLOCK_FUNCTION() { mu_.unlock(); }
   // Documents (to the analysis, not at run time) that the caller holds it.
   void AssertHeld() const ABSL_ASSERT_EXCLUSIVE_LOCK() {}
@@ -48,7 +53,29 @@ class ABSL_LOCKABLE Mutex final {
 #endif
   }
 
+  friend class CondVar;
   std::mutex mu_;
+};
+
+// A condition variable used with Mutex (the pattern of LevelDB's
+// port::CondVar). Waiting is for rare slow paths only.
+class CondVar final {
+ public:
+  CondVar() = default;
+  CondVar(const CondVar&) = delete;
+  CondVar& operator=(const CondVar&) = delete;
+
+  // Releases `mu`, waits for a SignalAll() (or a spurious wake-up), and
+  // takes `mu` again before returning. Callers re-check their condition.
+  void Wait(Mutex* mu) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    std::unique_lock<std::mutex> lock(mu->mu_, std::adopt_lock);
+    cv_.wait(lock);
+    lock.release();  // still held, now by the caller again
+  }
+  void SignalAll() { cv_.notify_all(); }
+
+ private:
+  std::condition_variable cv_;
 };
 
 // Holds `mu` for the lifetime of the guard.
