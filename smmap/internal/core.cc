@@ -656,8 +656,8 @@ absl::Status Core::ExamineLocked(FileEntry* entry, Deferred* deferred) {
   const std::string& path = entry->path;
   // Learn what the path is before opening it: opening a device or a FIFO
   // can have effects (the FIFO is opened without blocking in any case).
-  if (int err = Unlocked(deferred,
-                         [&] { return os::Stat(path.c_str(), &info); })) {
+  if (int err =
+          Unlocked(deferred, [&] { return os::Stat(path.c_str(), &info); })) {
     return os::ErrnoStatus(err, absl::StrCat("stat(", path, ")"));
   }
   if (!info.is_regular) {
@@ -669,7 +669,8 @@ absl::Status Core::ExamineLocked(FileEntry* entry, Deferred* deferred) {
   int err = Unlocked(deferred, [&] { return os::Fstat(raw, &info); });
   if (err != 0 || !info.is_regular) {
     DiscardFdLocked(std::move(fd), deferred);
-    if (err != 0) return os::ErrnoStatus(err, absl::StrCat("fstat(", path, ")"));
+    if (err != 0)
+      return os::ErrnoStatus(err, absl::StrCat("fstat(", path, ")"));
     return absl::InvalidArgumentError(
         absl::StrCat("Not a regular file (", info.kind, "): ", path));
   }
@@ -926,8 +927,7 @@ Region* Core::FindRegionLocked(const FileEntry& file, uint64_t index,
   return nullptr;
 }
 
-Region* Core::TryHitLocked(const FileEntry& file, uint64_t ofs,
-                           uint64_t size) {
+Region* Core::TryHitLocked(const FileEntry& file, uint64_t ofs, uint64_t size) {
   // The bytes the request needs in one region: as much of it as the window
   // starting nearest before `ofs` can give (a sliding cursor usually asks
   // for the byte at `ofs` only).
@@ -1083,10 +1083,11 @@ absl::Status Core::MakeRoomLocked(uint64_t bytes, const FileEntry& file,
           "Mapping ", bytes, " bytes of ", file.Name(),
           " would exceed max_memory_size(", budget, "): ", mapped_bytes_,
           " bytes are mapped in ", num_regions_,
-          " regions, all in use by cursors", reserved_bytes_ > 0 ? ", and " : "",
-          reserved_bytes_ > 0 ? absl::StrCat(reserved_bytes_,
-                                             " bytes are being mapped")
-                              : ""));
+          " regions, all in use by cursors",
+          reserved_bytes_ > 0 ? ", and " : "",
+          reserved_bytes_ > 0
+              ? absl::StrCat(reserved_bytes_, " bytes are being mapped")
+              : ""));
     }
     ++stats_.soft_budget_overruns;
   }

@@ -1,0 +1,407 @@
+// The engine's concurrency contract (smmap/internal/core.h), proven through
+// the os seam: a fault injector blocks one system call on a latch, and the
+// test checks what other threads can do meanwhile. Nothing here depends on
+// timing: every wait is on a latch or a join.
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "smmap/internal/os.h"
+#include "smmap/manager.h"
+#include "tests/status_matchers.h"
+#include "tests/test_files.h"
+
+namespace smmap {
+namespace {
+
+using ::smmap::internal::os::FaultInjector;
+using ::smmap::internal::os::SetFaultInjector;
+using ::smmap::internal::os::Syscall;
+using ::smmap::testing::CountOpenFds;
+using ::smmap::testing::TestFile;
+using ::testing::HasSubstr;
+
+const uint64_t kPage = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+const uint64_t kWindow = 2 * kPage;  // regions start every page
+
+std::string Str(absl::Span<const uint8_t> bytes) {
+  return std::string(bytes.begin(), bytes.end());
+}
+
+// A one-shot event.
+class Latch {
+ public:
+  void Open() {
+    std::lock_guard<std::mutex> lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+  void Wait() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return open_; });
+  }
+  bool is_open() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return open_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
+};
+
+// Blocks the first call of one system call made after Arm(), until
+// Release(); that call then fails with the given errno (0: it runs). Every
+// other call runs. Also records the most descriptors the process had open
+// when a manager called open().
+class BlockingSeam final : public FaultInjector {
+ public:
+  BlockingSeam() : baseline_fds_(CountOpenFds()) { SetFaultInjector(this); }
+  ~BlockingSeam() override {
+    Release();
+    SetFaultInjector(nullptr);
+  }
+
+  void Arm(Syscall call, int err = 0) {
+    std::lock_guard<std::mutex> lock(mu_);
+    armed_ = call;
+    err_ = err;
+  }
+  // Waits until the armed call is blocked.
+  void WaitBlocked() { blocked_.Wait(); }
+  void Release() { released_.Open(); }
+  // The most descriptors open beyond the baseline when open() was called.
+  size_t most_fds_at_open() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return most_fds_at_open_;
+  }
+
+  int BeforeCall(Syscall call) override {
+    bool block = false;
+    int err = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (call == Syscall::kOpen) {
+        const size_t fds = CountOpenFds() - baseline_fds_;
+        most_fds_at_open_ = std::max(most_fds_at_open_, fds);
+      }
+      if (armed_ && *armed_ == call) {
+        armed_.reset();
+        block = true;
+        err = err_;
+      }
+    }
+    if (!block) return 0;
+    blocked_.Open();
+    released_.Wait();
+    return err;
+  }
+
+ private:
+  const size_t baseline_fds_;
+  std::mutex mu_;
+  std::optional<Syscall> armed_;
+  int err_ = 0;
+  size_t most_fds_at_open_ = 0;
+  Latch blocked_;
+  Latch released_;
+};
+
+std::unique_ptr<TilingMemmapManager> Tiling(uint64_t max_files = 8,
+                                            uint64_t budget_windows = 64,
+                                            bool hard = false) {
+  ManagerOptions options;
+  options.window_size = kWindow;
+  options.max_memory_size = budget_windows * kWindow;
+  options.max_open_files = max_files;
+  options.hard_limits = hard;
+  return std::move(*TilingMemmapManager::Create(options));
+}
+
+class EngineConcurrencyTest : public ::testing::Test {
+ protected:
+  EngineConcurrencyTest()
+      : x_(TestFile::Random("x", 8 * kPage, 1)),
+        y_(TestFile::Random("y", 8 * kPage, 2)),
+        z_(TestFile::Random("z", 4 * kPage, 3)),
+        fds_(CountOpenFds()) {}
+  ~EngineConcurrencyTest() override { EXPECT_EQ(CountOpenFds(), fds_); }
+
+  // Maps window 0 of `file` and leaves it cached, unused.
+  static void Cache(MemmapManager& mman, const TestFile& file) {
+    ASSERT_OK(mman.MakeCursor(file.path(), 0, 16));
+  }
+
+  // What another thread must be able to do while one is blocked in a system
+  // call for file x_: hits on x_ and y_, a whole new file (z_), sliding
+  // reads of cached regions, and the observers.
+  void OthersGoOn(MemmapManager& mman) {
+    const ManagerStats before = mman.stats();
+    {
+      ASSERT_OK_AND_ASSIGN(FixedCursor c, mman.MakeCursor(x_.path(), 100, 50));
+      EXPECT_EQ(Str(c.buffer()), x_.Range(100, 50));
+      ASSERT_OK_AND_ASSIGN(FixedCursor d, mman.MakeCursor(y_.path(), 7, 9));
+      EXPECT_EQ(Str(d.buffer()), y_.Range(7, 9));
+    }
+    ASSERT_OK_AND_ASSIGN(SlidingCursor s,
+                         mman.MakeSlidingCursor(y_.path(), 0, 200));
+    ASSERT_OK_AND_ASSIGN(uint8_t b, s.At(150));
+    EXPECT_EQ(b, y_.bytes()[150]);
+    EXPECT_EQ(mman.stats().cursor_hits, before.cursor_hits + 3);
+    // A file the manager has never seen: stat, open, fstat and mmap.
+    ASSERT_OK_AND_ASSIGN(FixedCursor z, mman.MakeCursor(z_.path(), 3, 5));
+    EXPECT_EQ(Str(z.buffer()), z_.Range(3, 5));
+    EXPECT_GE(mman.num_open_regions(), 3u);
+    EXPECT_GE(mman.num_open_cursors(), 2u);
+    EXPECT_GT(mman.mapped_memory_size(), 0u);
+    EXPECT_EQ(mman.stats().cursor_misses, before.cursor_misses + 1);
+  }
+
+  TestFile x_;
+  TestFile y_;
+  TestFile z_;
+  const size_t fds_;
+};
+
+// A cursor of x_ at window 3, which is not cached, made in another thread.
+std::thread MakeInThread(MemmapManager& mman, const TestFile& file,
+                         uint64_t offset, absl::StatusOr<FixedCursor>& out,
+                         std::atomic<bool>* done = nullptr) {
+  return std::thread([&mman, &file, offset, &out, done] {
+    out = mman.MakeCursor(file.path(), offset, 100);
+    if (done != nullptr) done->store(true);
+  });
+}
+
+TEST_F(EngineConcurrencyTest, BlockedMmapStallsNoOtherThread) {
+  auto mman = Tiling();
+  Cache(*mman, x_);
+  Cache(*mman, y_);
+  BlockingSeam seam;
+  seam.Arm(Syscall::kMmap);
+  absl::StatusOr<FixedCursor> blocked;
+  std::thread loader = MakeInThread(*mman, x_, 3 * kPage + 10, blocked);
+  seam.WaitBlocked();
+  OthersGoOn(*mman);
+  seam.Release();
+  loader.join();
+  ASSERT_OK(blocked);
+  EXPECT_EQ(Str(blocked->buffer()), x_.Range(3 * kPage + 10, 100));
+}
+
+TEST_F(EngineConcurrencyTest, BlockedFstatStallsNoOtherThread) {
+  auto mman = Tiling();
+  Cache(*mman, x_);
+  Cache(*mman, y_);
+  BlockingSeam seam;
+  seam.Arm(Syscall::kFstat);  // the re-examination before mapping window 3
+  absl::StatusOr<FixedCursor> blocked;
+  std::thread loader = MakeInThread(*mman, x_, 3 * kPage + 10, blocked);
+  seam.WaitBlocked();
+  OthersGoOn(*mman);
+  seam.Release();
+  loader.join();
+  ASSERT_OK(blocked);
+  EXPECT_EQ(Str(blocked->buffer()), x_.Range(3 * kPage + 10, 100));
+}
+
+TEST_F(EngineConcurrencyTest, BlockedOpenStallsNoOtherThread) {
+  auto mman = Tiling();
+  {
+    // Window 0 of x_ stays cached, but its descriptor is closed, so the
+    // next new region of x_ reopens the path.
+    ASSERT_OK_AND_ASSIGN(FixedCursor pin, mman->MakeCursor(x_.path(), 0, 16));
+    mman->Collect();
+  }
+  Cache(*mman, y_);
+  ASSERT_EQ(mman->num_open_regions(), 2u);
+  ASSERT_EQ(mman->num_open_files(), 1u);  // y_'s
+  BlockingSeam seam;
+  seam.Arm(Syscall::kOpen);
+  absl::StatusOr<FixedCursor> blocked;
+  std::thread loader = MakeInThread(*mman, x_, 3 * kPage + 10, blocked);
+  seam.WaitBlocked();
+  OthersGoOn(*mman);
+  seam.Release();
+  loader.join();
+  ASSERT_OK(blocked);
+  EXPECT_EQ(Str(blocked->buffer()), x_.Range(3 * kPage + 10, 100));
+}
+
+TEST_F(EngineConcurrencyTest, BlockedOpenOfANewFileStallsNoOtherThread) {
+  auto mman = Tiling();
+  Cache(*mman, y_);
+  BlockingSeam seam;
+  seam.Arm(Syscall::kOpen);
+  absl::StatusOr<FixedCursor> blocked;
+  std::thread loader = MakeInThread(*mman, x_, 0, blocked);
+  seam.WaitBlocked();
+  {
+    ASSERT_OK_AND_ASSIGN(FixedCursor d, mman->MakeCursor(y_.path(), 7, 9));
+    EXPECT_EQ(Str(d.buffer()), y_.Range(7, 9));
+    ASSERT_OK_AND_ASSIGN(FixedCursor z, mman->MakeCursor(z_.path(), 3, 5));
+    EXPECT_EQ(Str(z.buffer()), z_.Range(3, 5));
+  }
+  EXPECT_EQ(mman->num_files(), 3u);  // x_ is known, being opened
+  seam.Release();
+  loader.join();
+  ASSERT_OK(blocked);
+  EXPECT_EQ(Str(blocked->buffer()), x_.Range(0, 100));
+  EXPECT_EQ(mman->stats().files_opened, 3u);
+}
+
+TEST_F(EngineConcurrencyTest, ThreadNeedingTheWindowBeingMappedGetsTheSameOne) {
+  auto mman = Tiling();
+  Cache(*mman, x_);
+  Cache(*mman, y_);
+  const ManagerStats before = mman->stats();
+  BlockingSeam seam;
+  seam.Arm(Syscall::kMmap);
+  absl::StatusOr<FixedCursor> first;
+  absl::StatusOr<FixedCursor> second;
+  std::atomic<bool> second_done{false};
+  std::thread a = MakeInThread(*mman, x_, 3 * kPage + 10, first);
+  seam.WaitBlocked();
+  std::thread b = MakeInThread(*mman, x_, 3 * kPage + 20, second, &second_done);
+  OthersGoOn(*mman);  // maps z_: one more miss
+  // b needs the window a is mapping: it cannot have finished.
+  EXPECT_FALSE(second_done.load());
+  seam.Release();
+  a.join();
+  b.join();
+  ASSERT_OK(first);
+  ASSERT_OK(second);
+  EXPECT_EQ(Str(second->buffer()), x_.Range(3 * kPage + 20, 100));
+  // One region, mapped once, serves both.
+  EXPECT_EQ(second->buffer().data(), first->buffer().data() + 10);
+  const ManagerStats after = mman->stats();
+  EXPECT_EQ(after.regions_mapped, before.regions_mapped + 2);  // x_ 3, z_ 0
+  EXPECT_EQ(after.cursor_misses, before.cursor_misses + 2);
+}
+
+TEST_F(EngineConcurrencyTest, FailedLoadWakesTheWaiterAndLeaksNothing) {
+  // A hard budget of exactly one window: the failed load must give its
+  // reservation back, or the waiter could never map.
+  auto mman = Tiling(/*max_files=*/8, /*budget_windows=*/1, /*hard=*/true);
+  BlockingSeam seam;
+  seam.Arm(Syscall::kMmap, EIO);
+  absl::StatusOr<FixedCursor> first;
+  absl::StatusOr<FixedCursor> second;
+  std::thread a = MakeInThread(*mman, x_, 3 * kPage + 10, first);
+  seam.WaitBlocked();
+  std::thread b = MakeInThread(*mman, x_, 3 * kPage + 20, second);
+  seam.Release();
+  a.join();
+  b.join();
+  EXPECT_THAT(first.status(),
+              StatusIs(absl::ErrnoToStatusCode(EIO),
+                       HasSubstr("mmap(" + x_.path() +
+                                 ", offset=" + std::to_string(3 * kPage))));
+  ASSERT_OK(second);  // it loaded itself, within the budget given back
+  EXPECT_EQ(Str(second->buffer()), x_.Range(3 * kPage + 20, 100));
+  EXPECT_EQ(mman->mapped_memory_size(), kWindow);
+  EXPECT_EQ(mman->stats().map_failures, 1u);
+  second->Close();
+  EXPECT_EQ(mman->Collect(), 1u);
+  EXPECT_EQ(mman->mapped_memory_size(), 0u);
+  EXPECT_EQ(mman->num_open_files(), 0u);
+}
+
+TEST_F(EngineConcurrencyTest, CloseDuringALoadServesTheLoaderUncached) {
+  auto mman = Tiling();
+  BlockingSeam seam;
+  seam.Arm(Syscall::kMmap);
+  absl::StatusOr<FixedCursor> blocked;
+  std::thread loader = MakeInThread(*mman, x_, 3 * kPage + 10, blocked);
+  seam.WaitBlocked();
+  mman->Close();  // does not wait for the loader
+  EXPECT_TRUE(mman->closed());
+  seam.Release();
+  loader.join();
+  ASSERT_OK(blocked);
+  EXPECT_EQ(Str(blocked->buffer()), x_.Range(3 * kPage + 10, 100));
+  EXPECT_EQ(mman->num_open_files(), 0u);  // a closed manager caches none
+  blocked->Close();
+  EXPECT_EQ(mman->num_open_regions(), 0u);
+  EXPECT_EQ(mman->mapped_memory_size(), 0u);
+}
+
+TEST_F(EngineConcurrencyTest, DestroyingTheManagerDuringASlidingLoad) {
+  auto mman = Tiling();
+  ASSERT_OK_AND_ASSIGN(SlidingCursor s, mman->MakeSlidingCursor(x_.path()));
+  BlockingSeam seam;
+  seam.Arm(Syscall::kMmap);
+  absl::StatusOr<uint8_t> got;
+  std::thread reader([&s, &got] { got = s.At(5 * kPage + 1); });
+  seam.WaitBlocked();
+  mman.reset();  // does not wait for the reader
+  seam.Release();
+  reader.join();
+  ASSERT_OK(got);
+  EXPECT_EQ(*got, x_.bytes()[5 * kPage + 1]);
+  ASSERT_OK_AND_ASSIGN(uint8_t first, s.At(0));  // maps another, uncached
+  EXPECT_EQ(first, x_.bytes()[0]);
+}
+
+TEST_F(EngineConcurrencyTest, DescriptorBudgetIsKeptDuringCalls) {
+  for (uint64_t budget : {0, 1, 2}) {
+    SCOPED_TRACE(absl::StrCat("max_open_files ", budget));
+    BlockingSeam seam;  // only counts
+    auto mman = Tiling(budget);
+    for (const TestFile* file : {&x_, &y_, &z_, &x_, &y_}) {
+      ASSERT_OK(mman->MakeCursor(file->path(), kPage, 10));
+      EXPECT_LE(mman->num_open_files(), budget);
+    }
+    // One descriptor is opened at a time; the others held are within the
+    // budget (and none with a budget of 0, where one is open per call).
+    EXPECT_LE(seam.most_fds_at_open(), budget == 0 ? 0 : budget - 1);
+  }
+}
+
+TEST_F(EngineConcurrencyTest, LoaderWaitsForADescriptorSlotInUse) {
+  auto mman = Tiling(/*max_files=*/1);
+  BlockingSeam seam;
+  seam.Arm(Syscall::kMmap);
+  absl::StatusOr<FixedCursor> first;
+  absl::StatusOr<FixedCursor> second;
+  std::atomic<bool> second_done{false};
+  // a holds the only slot (x_'s descriptor) while it maps.
+  std::thread a = MakeInThread(*mman, x_, 10, first);
+  seam.WaitBlocked();
+  std::thread b = MakeInThread(*mman, y_, 10, second, &second_done);
+  {
+    // Cached regions are still served meanwhile (none of x_ yet: window 0
+    // of y_ is what b is after, so read the observers).
+    EXPECT_EQ(mman->num_open_files(), 1u);
+    EXPECT_GE(mman->num_files(), 1u);
+  }
+  EXPECT_FALSE(second_done.load());  // no slot until a is done with it
+  seam.Release();
+  a.join();
+  b.join();
+  ASSERT_OK(first);
+  ASSERT_OK(second);
+  EXPECT_EQ(Str(second->buffer()), y_.Range(10, 100));
+  EXPECT_EQ(seam.most_fds_at_open(), 0u);  // never two at once
+  EXPECT_EQ(mman->num_open_files(), 1u);
+}
+
+}  // namespace
+}  // namespace smmap
