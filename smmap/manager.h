@@ -37,7 +37,10 @@
 // cursors is safe: the last cursor frees what is left.
 //
 // Thread-safe: any number of threads may make, read and release cursors on
-// one manager at once. Neither copyable nor movable.
+// one manager at once. No system call runs under the manager's lock: a
+// thread that must open, examine or map a file does so under a lock of that
+// file alone, so other threads' cache hits, and their work on other files,
+// never wait for it (see README "Threads"). Neither copyable nor movable.
 
 #ifndef SMMAP_MANAGER_H_
 #define SMMAP_MANAGER_H_
@@ -108,7 +111,8 @@ class MemmapManager {
   size_t num_used_regions() const;
   // Open fixed cursors and live sliding cursors.
   size_t num_open_cursors() const;
-  // Bytes currently mapped.
+  // Bytes currently mapped (not counting regions other threads are mapping
+  // at this moment, whose bytes the budget reserves).
   uint64_t mapped_memory_size() const;
   // File descriptors the manager holds open (not the caller's).
   size_t num_open_files() const;

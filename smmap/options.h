@@ -54,8 +54,10 @@ struct ManagerOptions {
 
   // The budget of file descriptors the manager keeps open (descriptors given
   // by the caller are never counted nor closed). A descriptor is needed only
-  // to map a region, so this budget is always kept: the least recently used
-  // one is closed. 0 closes each file right after mapping.
+  // to map a region, so this budget is always kept, during calls too: the
+  // least recently used idle descriptor is closed before another is opened.
+  // 0 keeps none between calls: a file is opened to map and closed right
+  // after (one descriptor at a time is open during such calls).
   // Default: a quarter of RLIMIT_NOFILE's soft limit, between 1 and 4096.
   std::optional<uint64_t> max_open_files;
 

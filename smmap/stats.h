@@ -1,7 +1,9 @@
 // Counters of a memory-map manager, as a snapshot.
 //
 // MemmapManager::stats() copies them under the manager's lock, so the fields
-// of one snapshot are consistent with each other.
+// of one snapshot are consistent with each other, but for unmap_failures,
+// which is counted after the lock is released (munmap runs without it) and
+// may lag behind regions_unmapped.
 //
 // Thread-compatible (a plain value).
 

@@ -31,6 +31,7 @@
 #include "absl/strings/str_split.h"
 #include "benchmark/benchmark.h"
 #include "smmap/smmap.h"
+#include "tools/bench/contention.h"
 #include "tools/bench/page_cache.h"
 #include "tools/bench/scan.h"
 #include "tools/size_flags.h"
@@ -947,6 +948,7 @@ int RunSuite(int argc, char** argv, const UserScan* user) {
                                     CacheState::kSmallFolio};
   bool run_t6 = true;
   bool run_t9 = true;
+  bool run_t10 = true;
   std::string default_dir = "/var/tmp";
   std::vector<char*> rest = {argv[0]};
   bool list_only = false;  // --benchmark_list_tests: names, no measurement
@@ -972,6 +974,8 @@ int RunSuite(int argc, char** argv, const UserScan* user) {
       run_t6 = false;
     } else if (arg == "--no_t9") {
       run_t9 = false;
+    } else if (arg == "--no_t10") {
+      run_t10 = false;
     } else if (absl::ConsumePrefix(&arg, "--cache=")) {
       states.clear();
       for (absl::string_view s : absl::StrSplit(arg, ',')) {
@@ -1038,6 +1042,10 @@ int RunSuite(int argc, char** argv, const UserScan* user) {
     PrintTargets(reporter, state);
     if (state == CacheState::kLargeFolio && run_t6) {
       PrintThreadsAgainstProcesses();
+    }
+    if (state == CacheState::kLargeFolio && run_t10) {
+      PrintContention(MeasureContention(g_path, g_size, /*phase_seconds=*/1.0,
+                                        /*trials=*/3));
     }
     if (state == CacheState::kLargeFolio && run_t9) {
       PrintAgainstPython(reporter);

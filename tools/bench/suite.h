@@ -11,6 +11,7 @@
 //   --cache=large,small  page-cache states to measure
 //   --no_t6         skip the threads-against-processes measurement
 //   --no_t9         skip the comparison with the Python library
+//   --no_t10        skip the hits-beside-misses measurements (T10, T11)
 //
 // Not thread-safe (one suite per process).
 

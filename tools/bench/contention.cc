@@ -1,0 +1,214 @@
+#include "tools/bench/contention.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "benchmark/benchmark.h"
+#include "smmap/smmap.h"
+
+namespace smmap {
+namespace bench {
+namespace {
+
+// Misses map windows of this size under a budget of a few of them.
+constexpr uint64_t kWindow = 64 << 10;
+constexpr uint64_t kBudgetWindows = 4;
+
+// One thread's loop: runs until `stop`, counting what it did in `count`.
+using Worker =
+    std::function<void(const std::atomic<bool>& stop, uint64_t& count)>;
+
+// Runs `workers` in threads for `seconds`; returns each one's rate per
+// second.
+std::vector<double> RunPhase(const std::vector<Worker>& workers,
+                             double seconds) {
+  std::atomic<bool> stop{false};
+  std::vector<uint64_t> counts(workers.size(), 0);
+  std::vector<std::thread> threads;
+  const auto start = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < workers.size(); ++i) {
+    threads.emplace_back([&, i] { workers[i](stop, counts[i]); });
+  }
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  stop.store(true);
+  for (std::thread& t : threads) t.join();
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  std::vector<double> rates;
+  for (uint64_t n : counts) rates.push_back(static_cast<double>(n) / elapsed);
+  return rates;
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+[[noreturn]] void Die(const std::string& what) {
+  std::fprintf(stderr, "contention benchmark: %s\n", what.c_str());
+  std::exit(1);
+}
+
+std::unique_ptr<TilingMemmapManager> Manager() {
+  ManagerOptions options;
+  options.window_size = kWindow;
+  options.max_memory_size = kBudgetWindows * kWindow;
+  auto mman = TilingMemmapManager::Create(options);
+  if (!mman.ok()) Die(std::string(mman.status().message()));
+  return std::move(*mman);
+}
+
+// Makes and releases cursors on the cached first page of `path`.
+Worker Hits(MemmapManager& mman, const std::string& path) {
+  return [&mman, path](const std::atomic<bool>& stop, uint64_t& count) {
+    while (!stop.load(std::memory_order_relaxed)) {
+      absl::StatusOr<FixedCursor> c = mman.MakeCursor(path, 0, 4096);
+      if (!c.ok()) Die(std::string(c.status().message()));
+      benchmark::DoNotOptimize(c->buffer()[0]);
+      ++count;
+    }
+  };
+}
+
+// Makes cursors on random windows of `path` (nearly all misses under the
+// budget), reading a byte of each.
+Worker Misses(MemmapManager& mman, const std::string& path, uint64_t size,
+              uint64_t seed) {
+  return [&mman, path, size, seed](const std::atomic<bool>& stop,
+                                   uint64_t& count) {
+    std::mt19937_64 rng(seed);
+    const uint64_t windows = size / kWindow - 1;
+    while (!stop.load(std::memory_order_relaxed)) {
+      const uint64_t ofs = (rng() % windows) * kWindow;
+      absl::StatusOr<FixedCursor> c = mman.MakeCursor(path, ofs, 1);
+      if (!c.ok()) Die(std::string(c.status().message()));
+      benchmark::DoNotOptimize(c->buffer()[0]);
+      ++count;
+    }
+  };
+}
+
+// The same churn with no manager: mmap a window, read a byte, munmap.
+Worker RawMisses(const std::string& path, uint64_t size, uint64_t seed) {
+  return [path, size, seed](const std::atomic<bool>& stop, uint64_t& count) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) Die("open " + path);
+    std::mt19937_64 rng(seed);
+    const uint64_t windows = size / kWindow - 1;
+    while (!stop.load(std::memory_order_relaxed)) {
+      const off_t ofs = static_cast<off_t>((rng() % windows) * kWindow);
+      void* p = ::mmap(nullptr, kWindow, PROT_READ, MAP_SHARED, fd, ofs);
+      if (p == MAP_FAILED) Die("mmap " + path);
+      benchmark::DoNotOptimize(*static_cast<volatile uint8_t*>(p));
+      ::munmap(p, kWindow);
+      ++count;
+    }
+    ::close(fd);
+  };
+}
+
+// A symbolic link to `target`: another name, hence another file to a
+// manager. Removed on destruction.
+class Alias {
+ public:
+  Alias(const std::string& target, int n)
+      : path_(absl::StrCat(target, ".alias", n, ".", ::getpid())) {
+    ::unlink(path_.c_str());
+    if (::symlink(target.c_str(), path_.c_str()) != 0) Die("symlink " + path_);
+  }
+  ~Alias() { ::unlink(path_.c_str()); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace
+
+ContentionResult MeasureContention(const std::string& path, uint64_t size,
+                                   double phase_seconds, int trials) {
+  const Alias b(path, 1);
+  const Alias c(path, 2);
+  std::vector<double> alone, beside_manager, beside_raw, m1, m2, r1, r2;
+  for (int trial = 0; trial < trials; ++trial) {
+    {
+      auto mman = Manager();
+      alone.push_back(RunPhase({Hits(*mman, path)}, phase_seconds)[0]);
+      beside_manager.push_back(
+          RunPhase({Hits(*mman, path), Misses(*mman, b.path(), size, trial)},
+                   phase_seconds)[0]);
+      beside_raw.push_back(
+          RunPhase({Hits(*mman, path), RawMisses(b.path(), size, trial)},
+                   phase_seconds)[0]);
+    }
+    {
+      auto mman = Manager();
+      m1.push_back(
+          RunPhase({Misses(*mman, b.path(), size, trial)}, phase_seconds)[0]);
+      std::vector<double> two =
+          RunPhase({Misses(*mman, b.path(), size, trial),
+                    Misses(*mman, c.path(), size, trial + 100)},
+                   phase_seconds);
+      m2.push_back(two[0] + two[1]);
+    }
+    r1.push_back(
+        RunPhase({RawMisses(b.path(), size, trial)}, phase_seconds)[0]);
+    std::vector<double> two = RunPhase({RawMisses(b.path(), size, trial),
+                                        RawMisses(c.path(), size, trial + 100)},
+                                       phase_seconds);
+    r2.push_back(two[0] + two[1]);
+  }
+  ContentionResult result;
+  result.hits_alone = Median(alone);
+  result.hits_beside_manager = Median(beside_manager);
+  result.hits_beside_raw = Median(beside_raw);
+  result.misses_1 = Median(m1);
+  result.misses_2 = Median(m2);
+  result.raw_1 = Median(r1);
+  result.raw_2 = Median(r2);
+  return result;
+}
+
+void PrintContention(const ContentionResult& r) {
+  std::printf(
+      "\n== T10, T11: misses beside hits, misses beside misses (64 KiB "
+      "windows, budget of 4; medians)\n");
+  std::printf(
+      "     (hits/s of one thread: alone %.2f M, beside manager misses %.2f "
+      "M, beside raw churn %.2f M)\n",
+      r.hits_alone / 1e6, r.hits_beside_manager / 1e6, r.hits_beside_raw / 1e6);
+  std::printf(
+      "     (misses/s: manager 1 thread %.0f k, 2 threads %.0f k; raw 1 "
+      "thread %.0f k, 2 threads %.0f k)\n",
+      r.misses_1 / 1e3, r.misses_2 / 1e3, r.raw_1 / 1e3, r.raw_2 / 1e3);
+  auto row = [](const char* id, const char* what, double value, double target) {
+    std::printf("%-4s %-58s %8.2fx %8.2fx  %s\n", id, what, value, target,
+                value >= target ? "ok" : "MISSED");
+  };
+  const double t10 = r.hits_beside_manager / r.hits_beside_raw;
+  row("T10", "hits beside manager misses / beside raw churn", t10, 0.85);
+  const double scaling = r.misses_2 / r.misses_1;
+  const double raw_scaling = r.raw_2 / r.raw_1;
+  row("T11", "misses, 2 threads on 2 files / 1 thread", scaling, 1.6);
+  row("T11", "the same / the raw churn's 2-thread scaling",
+      scaling / raw_scaling, 0.9);
+}
+
+}  // namespace bench
+}  // namespace smmap
