@@ -7,30 +7,18 @@
 #include "smmap/file_ref.h"
 #include "smmap/guarded_copy.h"
 #include "smmap/internal/core.h"
+#include "smmap/internal/messages.h"
+#include "smmap/internal/status_macros.h"
 
 namespace smmap {
 
 FixedCursor::FixedCursor(FixedCursor&& other) noexcept
-    : core_(std::exchange(other.core_, nullptr)),
-      file_(std::exchange(other.file_, nullptr)),
-      region_(std::exchange(other.region_, nullptr)),
-      data_(std::exchange(other.data_, nullptr)),
-      ofs_(std::exchange(other.ofs_, 0)),
-      size_(std::exchange(other.size_, 0)),
-      file_size_(std::exchange(other.file_size_, 0)),
-      open_(std::exchange(other.open_, false)) {}
+    : b_(std::exchange(other.b_, internal::FixedBinding())) {}
 
 FixedCursor& FixedCursor::operator=(FixedCursor&& other) noexcept {
   if (this != &other) {
     Reset();
-    core_ = std::exchange(other.core_, nullptr);
-    file_ = std::exchange(other.file_, nullptr);
-    region_ = std::exchange(other.region_, nullptr);
-    data_ = std::exchange(other.data_, nullptr);
-    ofs_ = std::exchange(other.ofs_, 0);
-    size_ = std::exchange(other.size_, 0);
-    file_size_ = std::exchange(other.file_size_, 0);
-    open_ = std::exchange(other.open_, false);
+    b_ = std::exchange(other.b_, internal::FixedBinding());
   }
   return *this;
 }
@@ -38,84 +26,82 @@ FixedCursor& FixedCursor::operator=(FixedCursor&& other) noexcept {
 FixedCursor::~FixedCursor() { Reset(); }
 
 void FixedCursor::Reset() {
-  if (core_ != nullptr) core_->UnbindFixed(file_, region_, open_);
-  core_ = nullptr;
-  file_ = nullptr;
-  region_ = nullptr;
-  data_ = nullptr;
-  open_ = false;
+  if (b_.core != nullptr) b_.core->UnbindFixed(b_.file, b_.region, b_.open);
+  b_.core = nullptr;
+  b_.file = nullptr;
+  b_.region = nullptr;
+  b_.data = nullptr;
+  b_.open = false;
 }
 
 absl::string_view FixedCursor::path() const {
-  return file_ == nullptr ? absl::string_view() : file_->path;
+  return b_.file == nullptr ? absl::string_view() : b_.file->path;
 }
 
 std::string FixedCursor::name() const {
-  return file_ == nullptr ? std::string() : file_->Name();
+  return b_.file == nullptr ? std::string() : b_.file->Name();
 }
 
-int FixedCursor::fd() const { return file_ == nullptr ? -1 : file_->caller_fd; }
+int FixedCursor::fd() const {
+  return b_.file == nullptr ? -1 : b_.file->caller_fd;
+}
 
 absl::Status FixedCursor::Release() {
-  if (!open_) {
+  if (!b_.open) {
     return absl::FailedPreconditionError(
         absl::StrCat("Release() of a cursor that is already closed (offset ",
-                     ofs_, ", size ", size_, ", file: ", name(), ")"));
+                     b_.ofs, ", size ", b_.size, ", file: ", name(), ")"));
   }
-  core_->ReleaseFixed(file_, region_);
-  region_ = nullptr;
-  data_ = nullptr;
-  open_ = false;
+  b_.core->ReleaseFixed(b_.file, b_.region);
+  b_.region = nullptr;
+  b_.data = nullptr;
+  b_.open = false;
   return absl::OkStatus();
 }
 
 absl::Status FixedCursor::ReadGuarded(uint64_t offset,
                                       absl::Span<uint8_t> dst) const {
-  if (!open_ || offset > size_ || dst.size() > size_ - offset) {
+  if (!b_.open || offset > b_.size || dst.size() > b_.size - offset) {
     return absl::OutOfRangeError(absl::StrCat(
         "Range [", offset, ", ", offset, " + ", dst.size(),
-        ") is not inside the ", open_ ? "" : "closed ", "cursor of size(",
-        size_, ") at offset ", ofs_, " for file: ", name()));
+        ") is not inside the ", b_.open ? "" : "closed ", "cursor of size(",
+        b_.size, ") at offset ", b_.ofs, " for file: ", name()));
   }
   size_t fault = 0;
   absl::Status status =
       GuardedCopy(buffer().subspan(offset, dst.size()), dst.data(), &fault);
   if (!status.ok()) {
-    return absl::DataLossError(absl::StrCat(
-        "File shrank while mapped: reading offset ", ofs_ + offset + fault,
-        " raised SIGBUS (cursor [", ofs_, ", ", ofs_end(),
-        ") made when the file had ", file_size_, " bytes): ", name()));
+    return internal::ShrankWhileMapped(b_.ofs + offset + fault, "cursor",
+                                       b_.ofs, ofs_end(), b_.file_size, name());
   }
   return absl::OkStatus();
 }
 
 void FixedCursor::Close() {
-  if (open_) Release().IgnoreError();
+  if (b_.open) Release().IgnoreError();
 }
 
 absl::StatusOr<FixedCursor> FixedCursor::MakeCursor(uint64_t offset,
                                                     uint64_t size) const {
-  if (core_ == nullptr) {
+  if (b_.core == nullptr) {
     return absl::FailedPreconditionError(
         "MakeCursor() on a cursor bound to no manager (default-constructed "
         "or moved from)");
   }
-  const FileRef file =
-      file_->caller_fd >= 0 ? FileRef(file_->caller_fd) : FileRef(file_->path);
-  return core_->MakeFixed(file, offset, size);
+  SMMAP_ASSIGN_OR_RETURN(internal::FixedBinding binding,
+                         b_.core->MakeFixed(b_.file->ref(), offset, size));
+  return FixedCursor(binding);
 }
 
 absl::StatusOr<FixedCursor> FixedCursor::NextCursor() const {
-  return NextCursor(size_);
+  return NextCursor(b_.size);
 }
 
 absl::StatusOr<FixedCursor> FixedCursor::NextCursor(uint64_t size) const {
-  if (core_ != nullptr && size_ == 0) {
+  if (b_.core != nullptr && b_.size == 0) {
     // Only a cursor on an empty file is empty; nothing follows it (and a
     // loop over NextCursor() must end).
-    return absl::OutOfRangeError(absl::StrCat("Offset(", ofs_end(),
-                                              ") beyond file-size(", file_size_,
-                                              ") for file: ", file_->Name()));
+    return internal::OffsetBeyondEnd(ofs_end(), b_.file_size, name());
   }
   return MakeCursor(ofs_end(), size);
 }

@@ -40,18 +40,17 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "smmap/internal/binding.h"
 
 namespace smmap {
-namespace internal {
-class Core;
-struct FileEntry;
-struct Region;
-}  // namespace internal
 
 class FixedCursor final {
  public:
   // A closed cursor bound to no manager (MakeCursor() on it fails).
   FixedCursor() = default;
+  // For the engine: the cursor that holds `binding`. Make cursors with a
+  // manager or another cursor.
+  explicit FixedCursor(const internal::FixedBinding& binding) : b_(binding) {}
   FixedCursor(FixedCursor&& other) noexcept;
   FixedCursor& operator=(FixedCursor&& other) noexcept;
   FixedCursor(const FixedCursor&) = delete;
@@ -60,17 +59,17 @@ class FixedCursor final {
   ~FixedCursor();
 
   // The file offset of the first byte.
-  uint64_t ofs() const { return ofs_; }
+  uint64_t ofs() const { return b_.ofs; }
   // The number of bytes; 0 only for a cursor on an empty file.
-  size_t size() const { return size_; }
+  size_t size() const { return b_.size; }
   // ofs() + size(): the offset one past the last byte.
-  uint64_t ofs_end() const { return ofs_ + size_; }
+  uint64_t ofs_end() const { return b_.ofs + b_.size; }
   // The size of the file when this cursor was made.
-  uint64_t file_size() const { return file_size_; }
-  bool closed() const { return !open_; }
+  uint64_t file_size() const { return b_.file_size; }
+  bool closed() const { return !b_.open; }
   // Whether `ofs` is a file offset inside [ofs(), ofs_end()).
   bool IncludesOfs(uint64_t ofs) const {
-    return ofs_ <= ofs && ofs < ofs_end();
+    return b_.ofs <= ofs && ofs < ofs_end();
   }
 
   // The path the cursor's file was named by, or empty if it was named by a
@@ -83,8 +82,8 @@ class FixedCursor final {
   // file offset ofs(). Empty on a closed cursor. The view stays valid until
   // the cursor is closed, released, moved from or destroyed.
   absl::Span<const uint8_t> buffer() const ABSL_ATTRIBUTE_LIFETIME_BOUND {
-    return open_ ? absl::Span<const uint8_t>(data_, size_)
-                 : absl::Span<const uint8_t>();
+    return b_.open ? absl::Span<const uint8_t>(b_.data, b_.size)
+                   : absl::Span<const uint8_t>();
   }
 
   // Copies the cursor's bytes [offset, offset + dst.size()) into `dst`,
@@ -116,22 +115,10 @@ class FixedCursor final {
   absl::StatusOr<FixedCursor> NextCursor(uint64_t size) const;
 
  private:
-  friend class internal::Core;
-
   // Gives up this cursor's hold on its region and file; leaves it unbound.
   void Reset();
 
-  // All null when unbound (default-constructed or moved from).
-  internal::Core* core_ = nullptr;
-  // The file: kept alive by the region's pin while open, by a reference of
-  // its own while closed (or open on an empty file).
-  internal::FileEntry* file_ = nullptr;
-  internal::Region* region_ = nullptr;  // pinned while open; null if empty
-  const uint8_t* data_ = nullptr;
-  uint64_t ofs_ = 0;
-  size_t size_ = 0;
-  uint64_t file_size_ = 0;
-  bool open_ = false;
+  internal::FixedBinding b_;  // unbound: default-constructed or moved from
 };
 
 }  // namespace smmap

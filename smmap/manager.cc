@@ -24,13 +24,17 @@ MemmapManager::~MemmapManager() { core_->Destroy(); }
 absl::StatusOr<FixedCursor> MemmapManager::MakeCursor(FileRef file,
                                                       uint64_t offset,
                                                       uint64_t size) {
-  return core_->MakeFixed(file, offset, size);
+  SMMAP_ASSIGN_OR_RETURN(internal::FixedBinding binding,
+                         core_->MakeFixed(file, offset, size));
+  return FixedCursor(binding);
 }
 
 absl::StatusOr<SlidingCursor> MemmapManager::MakeSlidingCursor(FileRef file,
                                                                uint64_t offset,
                                                                uint64_t size) {
-  return core_->MakeSliding(file, offset, size);
+  SMMAP_ASSIGN_OR_RETURN(internal::SlidingBinding binding,
+                         core_->MakeSliding(file, offset, size));
+  return SlidingCursor(binding);
 }
 
 size_t MemmapManager::Collect() { return core_->Collect(); }

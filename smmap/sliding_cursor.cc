@@ -10,34 +10,19 @@
 #include "absl/strings/str_cat.h"
 #include "smmap/guarded_copy.h"
 #include "smmap/internal/core.h"
+#include "smmap/internal/messages.h"
 #include "smmap/internal/status_macros.h"
 
 namespace smmap {
 
 SlidingCursor::SlidingCursor(SlidingCursor&& other) noexcept
-    : core_(std::exchange(other.core_, nullptr)),
-      file_(std::exchange(other.file_, nullptr)),
-      ofs_(std::exchange(other.ofs_, 0)),
-      size_(std::exchange(other.size_, 0)),
-      file_size_(std::exchange(other.file_size_, 0)),
-      region_(std::exchange(other.region_, nullptr)),
-      window_(std::exchange(other.window_, nullptr)),
-      window_begin_(std::exchange(other.window_begin_, 0)),
-      window_size_(std::exchange(other.window_size_, 0)),
+    : b_(std::exchange(other.b_, internal::SlidingBinding())),
       status_(std::exchange(other.status_, absl::OkStatus())) {}
 
 SlidingCursor& SlidingCursor::operator=(SlidingCursor&& other) noexcept {
   if (this != &other) {
     Reset();
-    core_ = std::exchange(other.core_, nullptr);
-    file_ = std::exchange(other.file_, nullptr);
-    ofs_ = std::exchange(other.ofs_, 0);
-    size_ = std::exchange(other.size_, 0);
-    file_size_ = std::exchange(other.file_size_, 0);
-    region_ = std::exchange(other.region_, nullptr);
-    window_ = std::exchange(other.window_, nullptr);
-    window_begin_ = std::exchange(other.window_begin_, 0);
-    window_size_ = std::exchange(other.window_size_, 0);
+    b_ = std::exchange(other.b_, internal::SlidingBinding());
     status_ = std::exchange(other.status_, absl::OkStatus());
   }
   return *this;
@@ -46,38 +31,29 @@ SlidingCursor& SlidingCursor::operator=(SlidingCursor&& other) noexcept {
 SlidingCursor::~SlidingCursor() { Reset(); }
 
 void SlidingCursor::Reset() {
-  if (core_ != nullptr) core_->UnbindSliding(file_, region_);
-  core_ = nullptr;
-  file_ = nullptr;
-  ofs_ = 0;
-  size_ = 0;
-  file_size_ = 0;
-  ClearWindow();
-}
-
-void SlidingCursor::ClearWindow() {
-  region_ = nullptr;
-  window_ = nullptr;
-  window_begin_ = 0;
-  window_size_ = 0;
+  if (b_.core != nullptr) b_.core->UnbindSliding(b_.file, b_.region);
+  b_ = internal::SlidingBinding();
 }
 
 absl::string_view SlidingCursor::path() const {
-  return file_ == nullptr ? absl::string_view() : file_->path;
+  return b_.file == nullptr ? absl::string_view() : b_.file->path;
 }
 
 int SlidingCursor::fd() const {
-  return file_ == nullptr ? -1 : file_->caller_fd;
+  return b_.file == nullptr ? -1 : b_.file->caller_fd;
+}
+
+std::string SlidingCursor::name() const {
+  return b_.file == nullptr ? std::string("<none>") : b_.file->Name();
 }
 
 absl::Status SlidingCursor::MoveTo(uint64_t i, uint64_t length) {
-  if (i >= size_) {
+  if (i >= b_.size) {
     return absl::OutOfRangeError(
-        absl::StrCat("Index(", i, ") beyond the size(", size_,
-                     ") of the sliding cursor for file: ",
-                     file_ == nullptr ? std::string("<none>") : file_->Name()));
+        absl::StrCat("Index(", i, ") beyond the size(", b_.size,
+                     ") of the sliding cursor for file: ", name()));
   }
-  return core_->Slide(this, i, length);  // size_ > 0: the cursor is bound
+  return b_.core->Slide(&b_, i, length);  // size > 0: the cursor is bound
 }
 
 uint8_t SlidingCursor::LoadSlow(uint64_t i) {
@@ -86,25 +62,26 @@ uint8_t SlidingCursor::LoadSlow(uint64_t i) {
     if (status_.ok()) status_ = std::move(status);
     return 0;
   }
-  return window_[i - window_begin_];
+  return b_.window[i - b_.window_begin];
 }
 
 absl::StatusOr<uint8_t> SlidingCursor::At(int64_t i) {
-  const int64_t size = static_cast<int64_t>(size_);  // size_ < 2^63
+  const int64_t size = static_cast<int64_t>(b_.size);  // size < 2^63
   const int64_t index = i < 0 ? i + size : i;
   if (index < 0 || index >= size) {
-    return absl::OutOfRangeError(absl::StrCat(
-        "Index(", i, ") out of range for the sliding cursor of size(", size_,
-        ") for file: ",
-        file_ == nullptr ? std::string("<none>") : file_->Name()));
+    return absl::OutOfRangeError(
+        absl::StrCat("Index(", i,
+                     ") out of range for the sliding cursor of "
+                     "size(",
+                     b_.size, ") for file: ", name()));
   }
   const uint64_t u = static_cast<uint64_t>(index);
-  if (u - window_begin_ >= window_size_) SMMAP_RETURN_IF_ERROR(MoveTo(u));
-  return window_[u - window_begin_];
+  if (u - b_.window_begin >= b_.window_size) SMMAP_RETURN_IF_ERROR(MoveTo(u));
+  return b_.window[u - b_.window_begin];
 }
 
 absl::StatusOr<Bytes> SlidingCursor::Slice(int64_t begin, int64_t end) {
-  const int64_t size = static_cast<int64_t>(size_);
+  const int64_t size = static_cast<int64_t>(b_.size);
   auto clamp = [size](int64_t index) {
     if (index < 0) index += size;
     return static_cast<uint64_t>(std::clamp<int64_t>(index, 0, size));
@@ -118,11 +95,11 @@ absl::StatusOr<Bytes> SlidingCursor::Slice(int64_t begin, int64_t end) {
   // The current region ends too early, but the window starting nearest
   // before `first` may hold the whole range (windows overlap by half). If a
   // hard budget leaves no room for it, copy from the regions there are.
-  if (core_->OneWindowHolds(ofs_ + first, ofs_ + last)) {
+  if (b_.core->geometry().OneWindowHolds(b_.ofs + first, b_.ofs + last)) {
     absl::Status moved = MoveTo(first, length);
-    if (moved.ok() && window_begin_ + window_size_ - first >= length) {
-      return Bytes::View(
-          absl::Span<const uint8_t>(window_ + (first - window_begin_), length));
+    if (moved.ok() && b_.window_begin + b_.window_size - first >= length) {
+      return Bytes::View(absl::Span<const uint8_t>(
+          b_.window + (first - b_.window_begin), length));
     }
     if (!moved.ok() && !absl::IsResourceExhausted(moved)) return moved;
   }
@@ -132,7 +109,7 @@ absl::StatusOr<Bytes> SlidingCursor::Slice(int64_t begin, int64_t end) {
         ") spans regions and would need a copy of ", length,
         " bytes, more than ", kMaxSliceCopy,
         "; use Read() into your own buffer or ForEachChunk(), for file: ",
-        file_->Name()));
+        name()));
   }
   std::vector<uint8_t> copy(length);
   SMMAP_RETURN_IF_ERROR(Read(first, absl::MakeSpan(copy)));
@@ -154,7 +131,7 @@ absl::Status SlidingCursor::Read(uint64_t offset, absl::Span<uint8_t> dst) {
 
 absl::Status SlidingCursor::ReadGuarded(uint64_t offset,
                                         absl::Span<uint8_t> dst) {
-  if (offset > size_ || dst.size() > size_ - offset) {
+  if (offset > b_.size || dst.size() > b_.size - offset) {
     return Read(offset, dst);  // the same OutOfRange
   }
   for (size_t done = 0; done < dst.size();) {
@@ -163,10 +140,9 @@ absl::Status SlidingCursor::ReadGuarded(uint64_t offset,
     const size_t n = std::min(chunk.size(), dst.size() - done);
     size_t bad = 0;
     if (!GuardedCopy(chunk.first(n), dst.data() + done, &bad).ok()) {
-      return absl::DataLossError(absl::StrCat(
-          "File shrank while mapped: reading offset ", ofs_ + at + bad,
-          " raised SIGBUS (sliding cursor on [", ofs_, ", ", ofs_end(),
-          ") made when the file had ", file_size_, " bytes): ", file_->Name()));
+      return internal::ShrankWhileMapped(b_.ofs + at + bad, "sliding cursor on",
+                                         b_.ofs, ofs_end(), b_.file_size,
+                                         name());
     }
     done += n;
   }
@@ -175,21 +151,21 @@ absl::Status SlidingCursor::ReadGuarded(uint64_t offset,
 
 absl::StatusOr<absl::Span<const uint8_t>> SlidingCursor::Chunk(
     uint64_t offset) {
-  if (offset - window_begin_ >= window_size_) {
+  if (offset - b_.window_begin >= b_.window_size) {
     SMMAP_RETURN_IF_ERROR(MoveTo(offset));
   }
-  const uint64_t skip = offset - window_begin_;
-  return absl::Span<const uint8_t>(window_ + skip, window_size_ - skip);
+  const uint64_t skip = offset - b_.window_begin;
+  return absl::Span<const uint8_t>(b_.window + skip, b_.window_size - skip);
 }
 
 absl::Status SlidingCursor::ForEachChunk(
     uint64_t offset, uint64_t length,
     absl::FunctionRef<void(absl::Span<const uint8_t>)> visit) {
-  if (offset > size_ || length > size_ - offset) {
-    return absl::OutOfRangeError(absl::StrCat(
-        "Range [", offset, ", ", offset, " + ", length,
-        ") is not inside the sliding cursor of size(", size_, ") for file: ",
-        file_ == nullptr ? std::string("<none>") : file_->Name()));
+  if (offset > b_.size || length > b_.size - offset) {
+    return absl::OutOfRangeError(
+        absl::StrCat("Range [", offset, ", ", offset, " + ", length,
+                     ") is not inside the sliding cursor of size(", b_.size,
+                     ") for file: ", name()));
   }
   while (length > 0) {
     SMMAP_ASSIGN_OR_RETURN(absl::Span<const uint8_t> chunk, Chunk(offset));
@@ -203,7 +179,7 @@ absl::Status SlidingCursor::ForEachChunk(
 }
 
 void SlidingCursor::ReleaseRegion() {
-  if (core_ != nullptr && region_ != nullptr) core_->ReleaseSliding(this);
+  if (b_.core != nullptr && b_.region != nullptr) b_.core->ReleaseSliding(&b_);
 }
 
 }  // namespace smmap

@@ -38,6 +38,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
@@ -47,13 +48,9 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "smmap/bytes.h"
+#include "smmap/internal/binding.h"
 
 namespace smmap {
-namespace internal {
-class Core;
-struct FileEntry;
-struct Region;
-}  // namespace internal
 
 class SlidingCursor final {
  public:
@@ -62,6 +59,10 @@ class SlidingCursor final {
 
   // An empty cursor bound to no manager.
   SlidingCursor() = default;
+  // For the engine: the cursor that holds `binding`. Make cursors with a
+  // manager.
+  explicit SlidingCursor(const internal::SlidingBinding& binding)
+      : b_(binding) {}
   SlidingCursor(SlidingCursor&& other) noexcept;
   SlidingCursor& operator=(SlidingCursor&& other) noexcept;
   SlidingCursor(const SlidingCursor&) = delete;
@@ -70,12 +71,12 @@ class SlidingCursor final {
   ~SlidingCursor();
 
   // The file offset of index 0.
-  uint64_t ofs() const { return ofs_; }
+  uint64_t ofs() const { return b_.ofs; }
   // The number of bytes in the cursor's range.
-  uint64_t size() const { return size_; }
-  uint64_t ofs_end() const { return ofs_ + size_; }
+  uint64_t size() const { return b_.size; }
+  uint64_t ofs_end() const { return b_.ofs_end(); }
   // The size of the file when this cursor was made.
-  uint64_t file_size() const { return file_size_; }
+  uint64_t file_size() const { return b_.file_size; }
   // Always false: a sliding cursor never closes (see Close()).
   bool closed() const { return false; }
   // Does nothing, for compatibility with the usage guide.
@@ -91,8 +92,8 @@ class SlidingCursor final {
   // the error in status(); check status() after a loop of unchecked reads,
   // or use At().
   uint8_t operator[](uint64_t i) {
-    uint64_t rel = i - window_begin_;
-    if (ABSL_PREDICT_TRUE(rel < window_size_)) return window_[rel];
+    uint64_t rel = i - b_.window_begin;
+    if (ABSL_PREDICT_TRUE(rel < b_.window_size)) return b_.window[rel];
     return LoadSlow(i);
   }
 
@@ -144,30 +145,16 @@ class SlidingCursor final {
   void ReleaseRegion();
 
  private:
-  friend class internal::Core;
-
   // Makes a region holding index `i` current: one holding [i, i + length)
   // too if a window can. REQUIRES: i < size(), 1 <= length <= size() - i.
   absl::Status MoveTo(uint64_t i, uint64_t length = 1);
   uint8_t LoadSlow(uint64_t i);
   // Gives up the region and the file; leaves the cursor unbound.
   void Reset();
-  // Forgets the current region (already unpinned).
-  void ClearWindow();
+  // "<path>", "fd <n>", or "<none>" when unbound: for messages.
+  std::string name() const;
 
-  internal::Core* core_ = nullptr;
-  internal::FileEntry* file_ = nullptr;  // holds one reference
-  uint64_t ofs_ = 0;
-  uint64_t size_ = 0;
-  uint64_t file_size_ = 0;
-
-  // The current region, pinned; the part of it inside the cursor's range
-  // is indices [window_begin_, window_begin_ + window_size_) at window_.
-  internal::Region* region_ = nullptr;
-  const uint8_t* window_ = nullptr;
-  uint64_t window_begin_ = 0;
-  uint64_t window_size_ = 0;
-
+  internal::SlidingBinding b_;  // unbound: default-constructed or moved from
   absl::Status status_;
 };
 

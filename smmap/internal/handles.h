@@ -1,6 +1,7 @@
 // RAII owners of the two operating-system resources smmap holds: a file
 // descriptor and a mapping. Both are move-only and release their resource
-// through the os.h seam when destroyed.
+// through the os.h seam when destroyed. Releases batches them, so that they
+// are released once no lock is held.
 //
 // Thread-compatible.
 
@@ -10,6 +11,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <utility>
+
+#include "absl/container/inlined_vector.h"
 
 namespace smmap {
 namespace internal {
@@ -65,6 +68,15 @@ class Mapping final {
  private:
   void* addr_ = nullptr;
   size_t size_ = 0;
+};
+
+// Mappings to unmap and descriptors to close, gathered under a lock and
+// released after it (by destruction, or by moving them out).
+struct Releases {
+  absl::InlinedVector<Mapping, 2> unmaps;
+  absl::InlinedVector<UniqueFd, 2> closes;
+
+  bool empty() const { return unmaps.empty() && closes.empty(); }
 };
 
 }  // namespace internal

@@ -1,0 +1,339 @@
+// The loading half of the Core (smmap/internal/core.h): every system call it
+// makes for a file (stat, open, fstat, mmap), each with mu_ released, under
+// that file's load lock; and the policy for files that grow, shrink or are
+// replaced.
+
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cassert>
+#include <cerrno>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "smmap/internal/core.h"
+#include "smmap/internal/messages.h"
+#include "smmap/internal/os.h"
+#include "smmap/internal/status_macros.h"
+
+namespace smmap {
+namespace internal {
+namespace {
+
+int AdviceFlag(AccessAdvice advice) {
+  switch (advice) {
+    case AccessAdvice::kNone:
+      return -1;
+    case AccessAdvice::kSequential:
+      return MADV_SEQUENTIAL;
+    case AccessAdvice::kRandom:
+      return MADV_RANDOM;
+    case AccessAdvice::kWillNeed:
+      return MADV_WILLNEED;
+    case AccessAdvice::kHugePage:
+      return MADV_HUGEPAGE;
+  }
+  return -1;
+}
+
+uint64_t RequestEnd(const FileEntry& file, uint64_t offset, uint64_t size) {
+  return internal::RequestEnd(file.size, offset, size);
+}
+
+}  // namespace
+
+// --- Files -----------------------------------------------------------------
+
+absl::Status Core::ExamineLocked(FileEntry* entry, Deferred* deferred) {
+  if (entry->examined) return absl::OkStatus();
+  os::FileInfo info;
+  if (entry->caller_fd >= 0) {
+    const int fd = entry->caller_fd;
+    if (int err = Unlocked(deferred, [&] { return os::Fstat(fd, &info); })) {
+      return os::ErrnoStatus(err, absl::StrCat("fstat(fd ", fd, ")"));
+    }
+    if (!info.is_regular) return NotRegularFile(info.kind, entry->Name());
+    SetIdentityLocked(entry, UniqueFd(), info);
+    return absl::OkStatus();
+  }
+  const std::string& path = entry->path;
+  // Learn what the path is before opening it: opening a device or a FIFO
+  // can have effects (the FIFO is opened without blocking in any case).
+  if (int err =
+          Unlocked(deferred, [&] { return os::Stat(path.c_str(), &info); })) {
+    return os::ErrnoStatus(err, absl::StrCat("stat(", path, ")"));
+  }
+  if (!info.is_regular) return NotRegularFile(info.kind, path);
+  SMMAP_ASSIGN_OR_RETURN(UniqueFd fd, OpenLocked(path, deferred));
+  const int raw = fd.get();
+  const int err = Unlocked(deferred, [&] { return os::Fstat(raw, &info); });
+  if (err != 0 || !info.is_regular) {
+    DiscardFdLocked(std::move(fd), deferred);
+    if (err != 0) {
+      return os::ErrnoStatus(err, absl::StrCat("fstat(", path, ")"));
+    }
+    return NotRegularFile(info.kind, path);
+  }
+  SetIdentityLocked(entry, std::move(fd), info);
+  return absl::OkStatus();
+}
+
+void Core::SetIdentityLocked(FileEntry* entry, UniqueFd fd,
+                             const os::FileInfo& info) {
+  entry->device = info.device;
+  entry->inode = info.inode;
+  entry->size = info.size;
+  entry->examined = true;
+  if (fd.valid()) files_.Adopt(entry, std::move(fd));
+}
+
+absl::StatusOr<UniqueFd> Core::OpenLocked(const std::string& path,
+                                          Deferred* deferred) {
+  ReserveFdSlotLocked(deferred);
+  int fd = -1;
+  int err = Unlocked(deferred, [&] { return os::Open(path.c_str(), &fd); });
+  bool retried = false;
+  if ((err == EMFILE || err == ENFILE) && files_.IdleFd() != nullptr) {
+    // Out of descriptors: give back every idle cached one (those idle now,
+    // not before the call) and retry once.
+    files_.CloseIdleFds(0, /*evicting=*/false, closed_, &deferred->releases);
+    retried = true;
+    err = Unlocked(deferred, [&] { return os::Open(path.c_str(), &fd); });
+  }
+  if (err == 0) return UniqueFd(fd);
+  files_.UnreserveSlot();
+  SignalSlotsLocked();
+  const bool out = err == EMFILE || err == ENFILE;
+  return os::ErrnoStatus(
+      err, absl::StrCat("open(", path, ")"),
+      !out      ? ""
+      : retried ? "; the process is out of file descriptors (RLIMIT_NOFILE) "
+                  "even after the manager closed its cached ones"
+                : "; the process is out of file descriptors (RLIMIT_NOFILE) "
+                  "and the manager held none it could close");
+}
+
+void Core::ReserveFdSlotLocked(Deferred* deferred) {
+  while (!files_.SlotFree()) {
+    if (files_.num_open() > 0 && files_.IdleFd() != nullptr) {
+      files_.CloseIdleFds(files_.num_open() - 1, /*evicting=*/true, closed_,
+                          &deferred->releases);
+    } else if (!deferred->releases.closes.empty()) {
+      Unlocked(deferred, [] { return 0; });  // close what this call let go
+    } else {
+      // Every slot is in use by a loader, or being closed: wait for one.
+      ++slot_waiters_;
+      slot_cv_.Wait(&mu_);
+      --slot_waiters_;
+    }
+  }
+  files_.ReserveSlot();
+}
+
+absl::Status Core::CheckOffsetLocked(FileEntry** entry, uint64_t offset,
+                                     bool reaches_end, bool may_switch,
+                                     bool* fresh, Deferred* deferred) {
+  const bool beyond = offset >= (*entry)->size;
+  if (!beyond && !(reaches_end && !config_.immutable_files)) {
+    return absl::OkStatus();
+  }
+  // Beyond, or up to, what we knew of the file: it may have grown since.
+  const uint64_t known = (*entry)->size;
+  const FileEntry* const file_before = *entry;
+  SMMAP_RETURN_IF_ERROR(RefreshLocked(entry, may_switch, deferred));
+  *fresh = true;
+  const FileEntry& file = **entry;
+  if (offset < file.size || (offset == 0 && file.size == 0)) {
+    return absl::OkStatus();
+  }
+  absl::Status status = OffsetBeyondEnd(offset, file.size, file.Name());
+  if (offset < known && file.size < known && *entry == file_before) {
+    // Inside the file as it was: say that it shrank.
+    return absl::OutOfRangeError(
+        absl::StrCat(status.message(), " (it shrank from ", known, " bytes)"));
+  }
+  return status;
+}
+
+absl::Status Core::RefreshLocked(FileEntry** entry, bool may_switch,
+                                 Deferred* deferred) {
+  FileEntry* file = *entry;
+  os::FileInfo info;
+  UniqueFd reopened;
+  if (file->fd() >= 0) {
+    // busy: nobody closes the descriptor while mu_ is released.
+    const int fd = file->fd();
+    if (int err = Unlocked(deferred, [&] { return os::Fstat(fd, &info); })) {
+      return os::ErrnoStatus(err, absl::StrCat("fstat(", file->Name(), ")"));
+    }
+    files_.Touch(file);
+  } else {
+    SMMAP_ASSIGN_OR_RETURN(reopened, OpenLocked(file->path, deferred));
+    const int fd = reopened.get();
+    if (int err = Unlocked(deferred, [&] { return os::Fstat(fd, &info); })) {
+      DiscardFdLocked(std::move(reopened), deferred);
+      return os::ErrnoStatus(err, absl::StrCat("fstat(", file->path, ")"));
+    }
+  }
+  if (info.is_regular && info.device == file->device &&
+      info.inode == file->inode) {
+    if (reopened.valid()) files_.Adopt(file, std::move(reopened));
+    if (info.size < file->size) {
+      regions_.DetachBeyond(file, info.size, &deferred->releases,
+                            Dropped{this, deferred});
+    }
+    file->size = info.size;
+    return absl::OkStatus();
+  }
+  // The name now denotes another file.
+  absl::Status refused;
+  if (!may_switch || !file->attached) {
+    refused = absl::FailedPreconditionError(
+        absl::StrCat("File was replaced (device:inode ", file->device, ":",
+                     file->inode, " is now ", info.device, ":", info.inode,
+                     ", a ", info.kind, "): ", file->Name()));
+  } else if (!info.is_regular) {
+    refused = NotRegularFile(info.kind, file->Name());
+  }
+  if (!refused.ok()) {
+    if (reopened.valid()) DiscardFdLocked(std::move(reopened), deferred);
+    return refused;
+  }
+  files_.Detach(file);
+  regions_.DetachAll(file, &deferred->releases, Dropped{this, deferred});
+  FileEntry* replacement = files_.FindOrAdd(file->ref());
+  // A new entry: nobody else can hold its lock yet.
+  const bool locked = replacement->load_mu.try_lock();
+  assert(locked);
+  (void)locked;
+  replacement->busy = true;
+  SetIdentityLocked(replacement, std::move(reopened), info);
+  // The caller's reference and load move to the replacement.
+  UnlockFileLocked(file);
+  UnrefLocked(file, deferred);
+  *entry = replacement;
+  return absl::OkStatus();
+}
+
+absl::Status Core::CheckGreedyLimit(const FileEntry& file) const {
+  if (config_.greedy && config_.window_size != 0 &&
+      file.size > config_.window_size) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "File-size exceeds window-size limit: file-size(", file.size,
+        ") > window-size(", config_.window_size, ") for file: ", file.Name()));
+  }
+  return absl::OkStatus();
+}
+
+// --- Regions ---------------------------------------------------------------
+
+Region* Core::TryHitLocked(const FileEntry& file, uint64_t ofs, uint64_t size) {
+  // The bytes the request needs in one region: as much of it as the window
+  // starting nearest before `ofs` can give (a sliding cursor usually asks
+  // for the byte at `ofs` only).
+  const uint64_t index = geometry_.WindowIndex(ofs);
+  const uint64_t end = std::min(RequestEnd(file, ofs, size),
+                                geometry_.WindowEnd(index, file.size));
+  Region* region = regions_.Find(file, index, end);
+  if (region != nullptr) {
+    ++cursor_hits_;
+    regions_.Pin(region);
+  }
+  return region;
+}
+
+absl::StatusOr<Region*> Core::AcquireLocked(FileEntry** entry, uint64_t ofs,
+                                            uint64_t size, bool sliding,
+                                            bool fresh, Deferred* deferred) {
+  // Another thread may have mapped it while this one waited for the load.
+  if (ofs < (*entry)->size) {
+    if (Region* region = TryHitLocked(**entry, ofs, size)) return region;
+  }
+  // About to map: learn the file's current size (and identity) first,
+  // unless this operation just did, or the files are declared immutable and
+  // the request lies inside what is known (a descriptor is needed to map,
+  // though).
+  if (!fresh && (!config_.immutable_files || ofs >= (*entry)->size ||
+                 (*entry)->fd() < 0)) {
+    SMMAP_RETURN_IF_ERROR(
+        RefreshLocked(entry, /*may_switch=*/!sliding, deferred));
+  } else {
+    files_.Touch(*entry);
+  }
+  FileEntry* file = *entry;
+  if (ofs >= file->size) return OffsetBeyondEnd(ofs, file->size, file->Name());
+  // The refresh released mu_: look again (its shrinking may also have
+  // detached what was there).
+  if (Region* region = TryHitLocked(*file, ofs, size)) return region;
+  ++cursor_misses_;
+  return MapRegionLocked(file, geometry_.WindowIndex(ofs), deferred);
+}
+
+absl::StatusOr<Region*> Core::MapRegionLocked(FileEntry* file, uint64_t index,
+                                              Deferred* deferred) {
+  SMMAP_RETURN_IF_ERROR(CheckGreedyLimit(*file));
+  const uint64_t begin = geometry_.WindowBegin(index);
+  const uint64_t end = geometry_.WindowEnd(index, file->size);
+  if (end - begin > std::numeric_limits<size_t>::max()) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "Region of ", end - begin,
+        " bytes does not fit this system's address space: ", file->Name()));
+  }
+  const size_t length = static_cast<size_t>(end - begin);
+  SMMAP_RETURN_IF_ERROR(regions_.MakeRoom(
+      length, file->Name(), &deferred->releases, Dropped{this, deferred}));
+  regions_.Reserve(length);
+
+  // busy: nobody closes the descriptor while mu_ is released. MAP_POPULATE
+  // would read the window before the cursor exists: populate after the
+  // operation instead (see FinishSlow()).
+  const int fd = file->fd();
+  void* addr = nullptr;
+  auto map = [&] {
+    return os::Mmap(fd, begin, length, /*populate=*/false, &addr);
+  };
+  int err = Unlocked(deferred, map);
+  if (err != 0) ++map_failures_;
+  const bool retry = (err == ENOMEM || err == EAGAIN) && regions_.has_unused();
+  if (retry) {
+    // Out of address space or mappings: unmap what is unused now (not what
+    // was unused before the call) and retry once.
+    regions_.Evict(0, /*evicting=*/true, &deferred->releases,
+                   Dropped{this, deferred});
+    err = Unlocked(deferred, map);
+    if (err != 0) ++map_failures_;
+  }
+  regions_.Unreserve(length);
+  if (err != 0) {
+    const bool out_of_memory = err == ENOMEM || err == EAGAIN;
+    const absl::Status status = os::ErrnoStatus(
+        err,
+        absl::StrCat("mmap(", file->Name(), ", offset=", begin,
+                     ", length=", length, ")"),
+        !out_of_memory ? ""
+        : retry        ? "; unused regions were unmapped and the call retried "
+                         "once (check vm.max_map_count and RLIMIT_AS)"
+                       : "; no region was unused, nothing to retry (check "
+                         "vm.max_map_count and RLIMIT_AS)");
+    // EAGAIN (locked memory) is exhaustion too, whatever errno's usual code.
+    return out_of_memory ? absl::ResourceExhaustedError(status.message())
+                         : status;
+  }
+  if (config_.populate || config_.advice != AccessAdvice::kNone) {
+    // The caller's cursor pins the region, so it is still mapped when the
+    // advice is given.
+    deferred->advise.push_back({addr, length});
+    deferred->advice = AdviceFlag(config_.advice);
+    deferred->populate = config_.populate;
+  }
+  return regions_.Insert(file, index, begin, Mapping(addr, length),
+                         &deferred->releases, Dropped{this, deferred});
+}
+
+}  // namespace internal
+}  // namespace smmap
