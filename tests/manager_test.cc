@@ -144,7 +144,34 @@ TEST(PlacementTest, GreedyMapsWholeFileOnce) {
   EXPECT_EQ(b.ofs_end(), file.size());
   EXPECT_EQ(Str(b.buffer()), file.Range(2 * kPage, kPage + 17));
   EXPECT_EQ(mman.num_open_regions(), 1u);
-  EXPECT_EQ(mman.mapped_memory_size(), file.size());
+  // Counted as the kernel maps it: whole pages.
+  EXPECT_EQ(mman.mapped_memory_size(), 4 * kPage);
+}
+
+TEST(PageRoundingTest, TinyFilesCostWholePagesOfAHardBudget) {
+  // Each 1-byte file maps a page: a budget of 3 pages holds 3 of them.
+  std::vector<TestFile> files;
+  for (int i = 0; i < 4; ++i) {
+    files.push_back(TestFile::Random("tiny", 1, static_cast<uint64_t>(i)));
+  }
+  ManagerOptions options;
+  options.max_memory_size = 3 * kPage;
+  options.hard_limits = true;
+  ASSERT_OK_AND_ASSIGN(auto mman, GreedyMemmapManager::Create(options));
+  std::vector<FixedCursor> held;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_OK_AND_ASSIGN(FixedCursor c, mman->MakeCursor(files[i].path()));
+    EXPECT_EQ(c.size(), 1u);
+    held.push_back(std::move(c));
+  }
+  EXPECT_EQ(mman->mapped_memory_size(), 3 * kPage);
+  EXPECT_THAT(mman->MakeCursor(files[3].path()),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       HasSubstr("would exceed max_memory_size(" +
+                                 std::to_string(3 * kPage) + ")")));
+  held.clear();
+  ASSERT_OK(mman->MakeCursor(files[3].path()));  // evicts one
+  EXPECT_EQ(mman->stats().peak_mapped_bytes, 3 * kPage);
 }
 
 TEST(PlacementTest, GreedyRefusesFilesLargerThanItsWindow) {

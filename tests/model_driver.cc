@@ -30,6 +30,11 @@ std::string Str(absl::Span<const uint8_t> bytes) {
   return std::string(bytes.begin(), bytes.end());
 }
 
+// What a mapping of [begin, end) costs: whole pages, as the kernel maps it.
+uint64_t Pages(uint64_t begin, uint64_t end) {
+  return (end - begin + kPage - 1) / kPage * kPage;
+}
+
 }  // namespace
 
 uint64_t ByteChoices::Uniform(uint64_t lo, uint64_t hi) {
@@ -80,7 +85,7 @@ std::optional<uint64_t> Model::Acquire(int file, uint64_t ofs,
   ++misses_;
   const uint64_t begin = p_.greedy ? 0 : index * (p_.window / 2);
   const uint64_t end = WindowEnd(file, index);
-  const uint64_t length = end - begin;
+  const uint64_t length = Pages(begin, end);
   if (p_.hard && length > p_.budget) return std::nullopt;
   while (mapped_ + length > p_.budget && Evict()) {
   }
@@ -113,7 +118,7 @@ bool Model::Evict() {
     }
   }
   if (victim == regions_.end()) return false;
-  mapped_ -= victim->second.end - victim->second.begin;
+  mapped_ -= Pages(victim->second.begin, victim->second.end);
   regions_.erase(victim);
   ++evictions_;
   return true;
@@ -123,7 +128,7 @@ size_t Model::Collect() {
   size_t n = 0;
   for (auto it = regions_.begin(); it != regions_.end();) {
     if (it->second.pins == 0) {
-      mapped_ -= it->second.end - it->second.begin;
+      mapped_ -= Pages(it->second.begin, it->second.end);
       it = regions_.erase(it);
       ++n;
     } else {
@@ -142,7 +147,7 @@ size_t Model::num_used() const {
 uint64_t Model::used_bytes() const {
   uint64_t bytes = 0;
   for (const auto& [id, r] : regions_) {
-    if (r.pins > 0) bytes += r.end - r.begin;
+    if (r.pins > 0) bytes += Pages(r.begin, r.end);
   }
   return bytes;
 }

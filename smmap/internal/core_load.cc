@@ -285,9 +285,10 @@ absl::StatusOr<Region*> Core::MapRegionLocked(FileEntry* file, uint64_t index,
         " bytes does not fit this system's address space: ", file->Name()));
   }
   const size_t length = static_cast<size_t>(end - begin);
+  const uint64_t charged = Mapping::Rounded(length);  // whole pages
   SMMAP_RETURN_IF_ERROR(regions_.MakeRoom(
-      length, file->Name(), &deferred->releases, Dropped{this, deferred}));
-  regions_.Reserve(length);
+      charged, file->Name(), &deferred->releases, Dropped{this, deferred}));
+  regions_.Reserve(charged);
 
   // busy: nobody closes the descriptor while mu_ is released. MAP_POPULATE
   // would read the window before the cursor exists: populate after the
@@ -308,7 +309,7 @@ absl::StatusOr<Region*> Core::MapRegionLocked(FileEntry* file, uint64_t index,
     err = Unlocked(deferred, map);
     if (err != 0) ++map_failures_;
   }
-  regions_.Unreserve(length);
+  regions_.Unreserve(charged);
   if (err != 0) {
     const bool out_of_memory = err == ENOMEM || err == EAGAIN;
     const absl::Status status = os::ErrnoStatus(

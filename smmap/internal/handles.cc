@@ -14,6 +14,12 @@ void UniqueFd::Reset() {
   }
 }
 
+uint64_t Mapping::Rounded(uint64_t length) {
+  const uint64_t page = os::PageSize();
+  // Lengths are those of mappings, far below 2^64 - page.
+  return (length + page - 1) / page * page;
+}
+
 bool Mapping::Reset() {
   if (addr_ == nullptr) return true;
   // munmap of a whole mapping fails only for invalid arguments (a bug) or an

@@ -61,6 +61,10 @@ class Mapping final {
 
   const uint8_t* data() const { return static_cast<const uint8_t*>(addr_); }
   size_t size() const { return size_; }
+  // What the kernel maps for it: size() rounded up to whole pages.
+  uint64_t mapped_size() const { return Rounded(size_); }
+  // `length` rounded up to whole pages.
+  static uint64_t Rounded(uint64_t length);
   // Unmaps now (if mapped). Returns false if munmap failed twice; the
   // address range is then given up (never reused by smmap).
   bool Reset();

@@ -100,7 +100,7 @@ Region* RegionCache::Insert(FileEntry* file, uint64_t index, uint64_t ofs,
   region->index = index;
   region->ofs = ofs;
   region->mapping = std::move(mapping);
-  const uint64_t length = region->mapping.size();
+  const uint64_t length = region->mapping.mapped_size();
   auto [it, inserted] = file->regions.try_emplace(index, region);
   if (!inserted) {
     // A region mapped when the file was shorter: replace it.
@@ -168,7 +168,7 @@ void RegionCache::Drop(Region* region, Releases* releases, OnDrop on_drop) {
   if (lru_.Contains(region)) lru_.Remove(region);
   FileEntry* file = region->file;
   if (region->attached) file->regions.erase(region->index);
-  mapped_bytes_ -= region->mapping.size();
+  mapped_bytes_ -= region->mapping.mapped_size();
   --num_regions_;
   --file->num_regions;
   ++stats_.regions_unmapped;

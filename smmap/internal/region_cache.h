@@ -1,6 +1,8 @@
 // The regions a manager has mapped: where they are in each file's window
 // grid, which cursors pin them, the exact LRU order of the unused ones, and
 // the budget of mapped bytes, with reservations for regions being mapped.
+// Bytes are counted as the kernel maps them, in whole pages: a region of a
+// 1-byte file costs a page.
 //
 // Pure bookkeeping: the cache makes no system call (mmap is the Core's; the
 // mappings it drops are handed back in Releases, to be unmapped with no lock
@@ -73,7 +75,8 @@ class RegionCache final {
   // changing nothing, otherwise.
   bool TryUnpin(Region* region, bool closed);
 
-  // Makes room for `bytes` more beside what is mapped and reserved,
+  // Makes room for `bytes` (whole pages) more beside what is mapped and
+  // reserved,
   // evicting unused regions, least recently used first. In hard mode
   // ResourceExhausted if they do not fit; in soft mode counts an overrun.
   // `name` names the file in messages.
