@@ -27,9 +27,10 @@ class FileRef final {
   FileRef(absl::string_view path) : path_(path) {}
   // REQUIRES: the caller keeps `fd` open while the manager may map from it
   // (cursors already made stay readable after it is closed). The manager
-  // caches files by descriptor number: before reusing a closed descriptor's
-  // number for another file with the same manager, call Collect() (or the
-  // manager may serve the old file's cached bytes).
+  // caches files by descriptor number: before closing a descriptor whose
+  // number may later name another file, call MemmapManager::Purge(fd) (or
+  // the manager may serve the old file's cached bytes, even while cursors
+  // on the old file are open).
   FileRef(int fd) : fd_(fd), is_fd_(true) {}
   // NOLINTEND(google-explicit-constructor)
 

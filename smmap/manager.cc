@@ -38,6 +38,7 @@ absl::StatusOr<SlidingCursor> MemmapManager::MakeSlidingCursor(FileRef file,
 }
 
 size_t MemmapManager::Collect() { return core_->Collect(); }
+size_t MemmapManager::Purge(FileRef file) { return core_->Purge(file); }
 void MemmapManager::Close() { core_->Close(); }
 bool MemmapManager::closed() const { return core_->closed(); }
 size_t MemmapManager::num_open_regions() const {

@@ -98,6 +98,17 @@ class MemmapManager {
   // holds. Returns the number of regions unmapped.
   size_t Collect();
 
+  // Forgets `file` (as named: that path, or that descriptor): its unused
+  // regions are unmapped and its descriptor closed now, the regions cursors
+  // still use are unmapped when they let go, and the next request for the
+  // name examines the file anew. Call it when you delete or replace a file
+  // (a deleted file keeps its disk space while a mapping or descriptor holds
+  // it), and before you close a descriptor you named a file by: its number
+  // may then name another file, which the manager would otherwise serve
+  // from the old file's cached regions. Returns the number of regions
+  // unmapped now; 0 for a file the manager does not know.
+  size_t Purge(FileRef file);
+
   // Collects, then refuses new cursors (FailedPrecondition). Live cursors
   // stay readable; their regions are unmapped when they are released (a
   // sliding cursor goes on mapping the regions it reads, uncached).

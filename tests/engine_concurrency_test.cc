@@ -343,6 +343,27 @@ TEST_F(EngineConcurrencyTest, CloseDuringALoadServesTheLoaderUncached) {
   EXPECT_EQ(mman->mapped_memory_size(), 0u);
 }
 
+TEST_F(EngineConcurrencyTest, PurgeDuringALoadLeavesTheRegionUncached) {
+  auto mman = Tiling();
+  Cache(*mman, x_);
+  BlockingSeam seam;
+  seam.Arm(Syscall::kMmap);
+  absl::StatusOr<FixedCursor> blocked;
+  std::thread loader = MakeInThread(*mman, x_, 3 * kPage + 10, blocked);
+  seam.WaitBlocked();
+  EXPECT_EQ(mman->Purge(x_.path()), 1u);  // window 0; does not wait
+  seam.Release();
+  loader.join();
+  ASSERT_OK(blocked);
+  EXPECT_EQ(Str(blocked->buffer()), x_.Range(3 * kPage + 10, 100));
+  EXPECT_EQ(mman->num_open_regions(), 1u);
+  blocked->Close();
+  EXPECT_EQ(mman->num_open_regions(), 0u);  // it was never cached
+  *blocked = FixedCursor();
+  EXPECT_EQ(mman->num_files(), 0u);
+  EXPECT_EQ(mman->num_open_files(), 0u);
+}
+
 TEST_F(EngineConcurrencyTest, DestroyingTheManagerDuringASlidingLoad) {
   auto mman = Tiling();
   ASSERT_OK_AND_ASSIGN(SlidingCursor s, mman->MakeSlidingCursor(x_.path()));

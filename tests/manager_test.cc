@@ -319,6 +319,81 @@ TEST(FilesTest, ZeroFileBudgetClosesRightAfterMapping) {
   }
 }
 
+// The caller closes a descriptor while a cursor on it is open, and its
+// number then names another file: after Purge(), the manager serves the new
+// file, and the old cursor still shows the old one.
+void ReuseDescriptorNumber(bool immutable_files, bool keep_cursor_open) {
+  TestFile old_file = TestFile::Random("reused-old", 3 * kPage, 21);
+  TestFile new_file = TestFile::Random("reused-new", 2 * kPage + 5, 22);
+  const size_t baseline = CountOpenFds();
+  ManagerOptions options;
+  options.window_size = 2 * kPage;
+  options.immutable_files = immutable_files;
+  auto mman = Tiling(options);
+  const int fd = ::open(old_file.path().c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  ASSERT_OK_AND_ASSIGN(FixedCursor old_cursor, mman->MakeCursor(fd, 0, 10));
+  if (!keep_cursor_open) old_cursor.Close();  // still refers to the file
+  EXPECT_EQ(mman->Purge(fd), keep_cursor_open ? 0u : 1u);
+  ::close(fd);
+  const int other = ::open(new_file.path().c_str(), O_RDONLY);
+  ASSERT_GE(other, 0);
+  if (other != fd) {  // give it the old number
+    ASSERT_EQ(::dup2(other, fd), fd);
+    ::close(other);
+  }
+  ASSERT_OK_AND_ASSIGN(FixedCursor fresh, mman->MakeCursor(fd, 0, 10));
+  EXPECT_EQ(Str(fresh.buffer()), new_file.Range(0, 10));
+  EXPECT_EQ(fresh.file_size(), new_file.size());
+  if (keep_cursor_open) {
+    EXPECT_EQ(Str(old_cursor.buffer()), old_file.Range(0, 10));
+  }
+  ASSERT_OK_AND_ASSIGN(FixedCursor tail, mman->MakeCursor(fd, 2 * kPage, 0));
+  EXPECT_EQ(Str(tail.buffer()), new_file.Range(2 * kPage, 5));
+  ::close(fd);
+  fresh.Close();
+  tail.Close();
+  old_cursor.Close();
+  mman->Collect();
+  EXPECT_EQ(CountOpenFds(), baseline);
+}
+
+TEST(FilesTest, PurgeBeforeReusingADescriptorWithACursorOpen) {
+  ReuseDescriptorNumber(/*immutable_files=*/false, /*keep_cursor_open=*/true);
+}
+
+TEST(FilesTest, PurgeBeforeReusingADescriptorOfImmutableFiles) {
+  ReuseDescriptorNumber(/*immutable_files=*/true, /*keep_cursor_open=*/false);
+  ReuseDescriptorNumber(/*immutable_files=*/true, /*keep_cursor_open=*/true);
+}
+
+TEST(FilesTest, PurgeUnmapsUnusedNowAndUsedWhenReleased) {
+  TestFile file = TestFile::Random("purge", 6 * kPage, 23);
+  TestFile other = TestFile::Random("purge-other", 2 * kPage, 24);
+  ManagerOptions options;
+  options.window_size = 2 * kPage;
+  auto mman = Tiling(options);
+  ASSERT_OK(mman->MakeCursor(file.path(), 0, 10));  // window 0, cached
+  ASSERT_OK(mman->MakeCursor(other.path(), 0, 10));
+  ASSERT_OK_AND_ASSIGN(FixedCursor held,
+                       mman->MakeCursor(file.path(), 4 * kPage, 10));
+  EXPECT_EQ(mman->num_open_regions(), 3u);
+  EXPECT_EQ(mman->num_open_files(), 2u);
+  EXPECT_EQ(mman->Purge(file.path()), 1u);  // window 0; window 4 is used
+  EXPECT_EQ(mman->num_open_regions(), 2u);
+  EXPECT_EQ(mman->num_open_files(), 1u);  // other's
+  EXPECT_EQ(Str(held.buffer()), file.Range(4 * kPage, 10));
+  held.Close();
+  EXPECT_EQ(mman->num_open_regions(), 1u);  // other's window 0
+  EXPECT_EQ(mman->num_files(), 2u);         // the closed cursor refers to it
+  held = FixedCursor();
+  EXPECT_EQ(mman->num_files(), 1u);
+  EXPECT_EQ(mman->Purge(file.path()), 0u);  // unknown now
+  ASSERT_OK_AND_ASSIGN(FixedCursor again, mman->MakeCursor(file.path(), 1, 5));
+  EXPECT_EQ(Str(again.buffer()), file.Range(1, 5));
+  EXPECT_EQ(mman->stats().files_opened, 3u);  // file reopened
+}
+
 TEST(FilesTest, CallersDescriptorIsUsedAndNeverClosed) {
   TestFile file = TestFile::Random("callerfd", 3 * kPage, 6);
   int fd = ::open(file.path().c_str(), O_RDONLY);

@@ -127,6 +127,14 @@ std::vector<Row> Rows() {
                    absl::StatusCode::kNotFound,
                    {"stat(" + path + "): No such file or directory"}};
   });
+  add("path through a regular file (ENOTDIR)", [] {
+    TestFile file = TestFile::Random("notdir", 10, 1);
+    TilingMemmapManager mman;
+    const std::string path = file.path() + "/child";
+    return Outcome{mman.MakeCursor(path).status(),
+                   absl::StatusCode::kNotFound,
+                   {"stat(" + path + "): Not a directory"}};
+  });
   add("directory", [] {
     const std::string dir = TempPath("dir");
     ::mkdir(dir.c_str(), 0700);

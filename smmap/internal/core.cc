@@ -289,6 +289,24 @@ void Core::Close() {
   }
 }
 
+size_t Core::Purge(const FileRef& file) {
+  Operation op(this);  // may delete this when it ends
+  Deferred& deferred = op.deferred();
+  FileEntry* entry = files_.Find(file);
+  if (entry == nullptr) return 0;
+  ++entry->refs;  // keeps it while its regions go
+  const size_t before = regions_.num_regions();
+  files_.Detach(entry);
+  regions_.DetachAll(entry, &deferred.releases, Dropped{this, &deferred});
+  const size_t unmapped = before - regions_.num_regions();
+  // A loader using the descriptor lets go of it when it is done.
+  if (entry->owned_fd.valid() && !entry->busy) {
+    files_.CloseFd(entry, &deferred.releases);
+  }
+  UnrefLocked(entry, &deferred);
+  return unmapped;
+}
+
 size_t Core::CollectLocked(Deferred* deferred) {
   const size_t collected = regions_.Evict(
       0, /*evicting=*/false, &deferred->releases, Dropped{this, deferred});

@@ -114,6 +114,7 @@ class Core final {
                                              uint64_t offset, uint64_t size)
       ABSL_LOCKS_EXCLUDED(mu_);
   size_t Collect() ABSL_LOCKS_EXCLUDED(mu_);
+  size_t Purge(const FileRef& file) ABSL_LOCKS_EXCLUDED(mu_);
   void Close() ABSL_LOCKS_EXCLUDED(mu_);
 
   bool closed() const ABSL_LOCKS_EXCLUDED(mu_);

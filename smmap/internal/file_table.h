@@ -43,8 +43,9 @@ struct FileEntry {
   // and size were read. A new entry is not examined until its first loader
   // has done so; if that fails, the next thread to load tries again.
   bool examined = false;
-  // (load) Whether new requests for this file's name find this entry. An
-  // entry is detached when the name turned out to denote another file.
+  // (mu) Whether new requests for this file's name find this entry. An
+  // entry is detached when the name turned out to denote another file, or
+  // when the caller purged it.
   bool attached = true;
   // (mu) A loader holds load_mu and may use owned_fd: nobody closes it.
   bool busy = false;

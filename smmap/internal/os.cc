@@ -156,8 +156,11 @@ absl::Status ErrnoStatus(int err, absl::string_view what,
   char buffer[256];
   // GNU strerror_r: thread-safe, returns the message (maybe not in buffer).
   const char* message = ::strerror_r(err, buffer, sizeof(buffer));
-  return absl::Status(absl::ErrnoToStatusCode(err),
-                      absl::StrCat(what, ": ", message, hint));
+  // A path through a regular file ("file/child") names no file: NotFound,
+  // as a missing one (absl would say FailedPrecondition).
+  const absl::StatusCode code = err == ENOTDIR ? absl::StatusCode::kNotFound
+                                               : absl::ErrnoToStatusCode(err);
+  return absl::Status(code, absl::StrCat(what, ": ", message, hint));
 }
 
 }  // namespace os

@@ -78,8 +78,8 @@ size_t PageSize();
 // system does not say.
 uint64_t OpenFileLimit();
 
-// A Status for errno value `err` with the most specific code (NotFound,
-// PermissionDenied, ResourceExhausted, ...) and the message
+// A Status for errno value `err` with the most specific code (NotFound, also
+// for ENOTDIR; PermissionDenied, ResourceExhausted, ...) and the message
 // "<what>: <strerror><hint>".
 absl::Status ErrnoStatus(int err, absl::string_view what,
                          absl::string_view hint = "");

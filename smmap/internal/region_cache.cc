@@ -101,8 +101,11 @@ Region* RegionCache::Insert(FileEntry* file, uint64_t index, uint64_t ofs,
   region->ofs = ofs;
   region->mapping = std::move(mapping);
   const uint64_t length = region->mapping.mapped_size();
-  auto [it, inserted] = file->regions.try_emplace(index, region);
-  if (!inserted) {
+  if (!file->attached) {
+    // Purged while it was being mapped: only the loader's cursor sees it.
+    region->attached = false;
+  } else if (auto [it, inserted] = file->regions.try_emplace(index, region);
+             !inserted) {
     // A region mapped when the file was shorter: replace it.
     Region* stale = it->second;
     it->second = region;

@@ -88,7 +88,7 @@ class RegionCache final {
   void Unreserve(uint64_t bytes) { reserved_bytes_ -= bytes; }
   // Adds the region just mapped for window `index` of `file`, pinned once,
   // replacing (detaching) a region of that window mapped when the file was
-  // shorter.
+  // shorter. A detached file's region is detached from the start.
   Region* Insert(FileEntry* file, uint64_t index, uint64_t ofs, Mapping mapping,
                  Releases* releases, OnDrop on_drop);
 
