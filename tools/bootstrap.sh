@@ -2,9 +2,12 @@
 # Installs everything smmap needs on a fresh Debian 12 machine, offline except
 # for Debian's archive:
 #   - apt packages: Bazel 4.2.3 (bazel-bootstrap) and the rule sets it loads,
-#     clang-14 with compiler-rt (sanitizers, libFuzzer);
+#     clang-14 with compiler-rt (sanitizers, libFuzzer), and the other
+#     compilers of the matrix: gcc-12 (g++) and clang-19;
 #   - Debian's source packages of abseil, GoogleTest and Google Benchmark,
-#     whose upstream tarballs Bazel builds from source (DESIGN.md section 2).
+#     whose upstream tarballs Bazel builds from source (DESIGN.md section 2),
+#     and Debian 13's abseil 20240722, which examples/monorepo also builds
+#     against.
 # Tarballs are kept in $SMMAP_CACHE (default ~/.cache/smmap), verified by
 # sha256, and linked into third_party/archives (ignored by git). Idempotent:
 # a second run does nothing but check.
@@ -24,6 +27,7 @@ sudo_if_needed() {
 # --- apt packages ---------------------------------------------------------
 packages=(bazel-bootstrap bazel-rules-java bazel-platforms bazel-skylib
           clang-14 libclang-rt-14-dev clang-format g++ ca-certificates
+          g++-12 clang-19  # the compiler matrix (tools/test.sh); plain builds only
           python3-smmap)  # the Python library, for the T9 comparison
 missing=()
 for p in "${packages[@]}"; do
@@ -38,11 +42,13 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # --- source packages (upstream tarballs) ----------------------------------
-# name  tarball  sha256
+# package/suite  tarball  sha256
 sources=(
-  "abseil abseil_20220623.1.orig.tar.gz abfe2897f3a30edaa74bc34365afe3c2a3cd012091a97dc7e008f7016adcd5fe"
-  "googletest googletest_1.12.1.orig.tar.gz 81964fe578e9bd7c94dfdb09c8e4d6e6759e19967e397dbea48d1c10e45d0df2"
-  "benchmark benchmark_1.7.1.orig.tar.gz 6430e4092653380d9dc4ccb45a1e2dc9259d581f4866dc0759713126056bc1d7"
+  "abseil/bookworm abseil_20220623.1.orig.tar.gz abfe2897f3a30edaa74bc34365afe3c2a3cd012091a97dc7e008f7016adcd5fe"
+  "googletest/bookworm googletest_1.12.1.orig.tar.gz 81964fe578e9bd7c94dfdb09c8e4d6e6759e19967e397dbea48d1c10e45d0df2"
+  "benchmark/bookworm benchmark_1.7.1.orig.tar.gz 6430e4092653380d9dc4ccb45a1e2dc9259d581f4866dc0759713126056bc1d7"
+  # Debian 13's abseil, for examples/monorepo (the abseil users have).
+  "abseil/trixie abseil_20240722.0.orig.tar.gz df6d1f5ef540725f3851201176a60486aab332410788465c9877910bb471c34a"
 )
 
 verified() {  # file sha256
@@ -56,12 +62,13 @@ for entry in "${sources[@]}"; do
 done
 
 if [ ${#need_fetch[@]} -gt 0 ]; then
-  # A private apt configuration with a deb-src entry: the system's own
-  # sources and lists stay untouched.
+  # A private apt configuration with deb-src entries: the system's own
+  # sources and lists stay untouched. Each package names its suite.
   aptdir=$cache/apt
   mkdir -p "$aptdir/lists/partial"
   cat >"$aptdir/sources.list" <<'LIST'
 deb-src http://deb.debian.org/debian bookworm main
+deb-src http://deb.debian.org/debian trixie main
 LIST
   aptopts=(-o "Dir::Etc::SourceList=$aptdir/sources.list"
            -o "APT::Sandbox::User=$(id -un)"
@@ -71,7 +78,9 @@ LIST
   apt-get "${aptopts[@]}" update -qq
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT
-  (cd "$work" && apt-get "${aptopts[@]}" source --download-only -qq "${need_fetch[@]}")
+  for pkg in "${need_fetch[@]}"; do  # one at a time: abseil comes twice
+    (cd "$work" && apt-get "${aptopts[@]}" source --download-only -qq "$pkg")
+  done
   for entry in "${sources[@]}"; do
     read -r pkg tarball sum <<<"$entry"
     if [ -f "$work/$tarball" ]; then
@@ -90,4 +99,4 @@ done
 
 mkdir -p "$top/third_party"
 ln -sfn "$archives" "$top/third_party/archives"
-log "ready: bazel-bootstrap $(dpkg-query -W -f='${Version}' bazel-bootstrap), clang $(clang-14 -dumpversion), archives in $archives"
+log "ready: bazel-bootstrap $(dpkg-query -W -f='${Version}' bazel-bootstrap), clang $(clang-14 -dumpversion) and $(clang-19 -dumpversion), gcc $(gcc-12 -dumpfullversion), archives in $archives"

@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # The whole test gate, from a fresh Debian 12 machine:
 #   1. tools/bootstrap.sh installs what is missing;
-#   2. `bazel test //...` plain, then under ASan, UBSan and TSan;
-#   3. every fuzzer runs for a short time (tools/fuzz.sh).
+#   2. `bazel test //...` plain (clang-14), under gcc-12 and clang-19, then
+#      under ASan, UBSan and TSan;
+#   3. examples/monorepo, a separate workspace that uses smmap as a
+#      consumer would, with gcc-12, clang-14 and clang-19 against abseil
+#      20240722.0 and 20220623.1;
+#   4. every fuzzer runs for a short time (tools/fuzz.sh).
 # Ends with one line: "N passed, N failed", the totals over every test case
 # of every configuration (GoogleTest cases, fuzzer runs). Exits non-zero if
 # anything failed.
 #
 # Environment:
-#   SMMAP_CONFIGS      configurations to run (default "plain asan ubsan tsan")
+#   SMMAP_CONFIGS      configurations to run (default "plain gcc clang19 asan
+#                      ubsan tsan")
+#   SMMAP_EXAMPLE      0 skips examples/monorepo (default 1)
 #   SMMAP_FUZZ_SECONDS seconds per fuzzer (default 60; 0 skips fuzzing)
 #   SMMAP_CACHE        cache directory (default ~/.cache/smmap)
 set -uo pipefail
@@ -19,7 +25,7 @@ cd "$top"
 bash tools/bootstrap.sh || { echo "bootstrap failed"; echo "0 passed, 1 failed"; exit 1; }
 
 cache=${SMMAP_CACHE:-$HOME/.cache/smmap}
-configs=${SMMAP_CONFIGS:-plain asan ubsan tsan}
+configs=${SMMAP_CONFIGS:-plain gcc clang19 asan ubsan tsan}
 common=(--disk_cache="$cache/bazel-disk" --repository_cache="$cache/bazel-repo"
         --noshow_progress --color=no --curses=no)
 logdir=$(mktemp -d)
@@ -61,9 +67,14 @@ count_target() {  # label status testlogs
 
 for config in $configs; do
   flags=()
-  # Plain builds everything (tools and benchmarks too); the sanitizer
-  # configurations build only what the tests need.
-  [ "$config" != plain ] && flags=(--config="$config" --build_tests_only)
+  # Plain and the compiler matrix (gcc, clang19) build everything (tools and
+  # benchmarks too); the sanitizer configurations build only what the tests
+  # need.
+  case $config in
+    plain) ;;
+    gcc | clang19) flags=(--config="$config") ;;
+    *) flags=(--config="$config" --build_tests_only) ;;
+  esac
   echo "=== bazel test //... ($config)"
   log=$logdir/$config.log
   bazel test "${common[@]}" "${flags[@]}" //... 2>&1 | tee "$log" \
@@ -82,6 +93,68 @@ for config in $configs; do
     count_target "$label" "$status" "$testlogs"
   done <<<"$results"
 done
+
+# --- examples/monorepo: smmap built as a consumer builds it ----------------
+# A separate workspace (its own WORKSPACE and .bazelrc, none of smmap's
+# flags: only the compiler and the caches), with each compiler, against the
+# abseil its WORKSPACE pins (20240722.0) and against 20220623.1 (smmap's own,
+# by --override_repository). Every test case counts; a run in which no test
+# ran counts as one failure. Then the README's WORKSPACE snippet must be a
+# part of the example's WORKSPACE (one more case).
+if [ "${SMMAP_EXAMPLE:-1}" != 0 ]; then
+  echo "=== examples/monorepo (gcc-12 clang-14 clang-19, abseil 20240722.0 and 20220623.1)"
+  example_start=$(date +%s)
+  example_common=(--disk_cache="$cache/bazel-disk" --repository_cache="$cache/bazel-repo"
+                  --distdir="$cache/archives" --noshow_progress --color=no --curses=no)
+  tar -xzf "$cache/archives/abseil_20220623.1.orig.tar.gz" -C "$logdir"
+  for cc in gcc-12 clang-14 clang-19; do
+    for absl in 20240722.0 20220623.1; do
+      example_flags=(--repo_env=CC="$cc")
+      [ "$absl" = 20220623.1 ] &&
+        example_flags+=(--override_repository=com_google_absl="$logdir/abseil-20220623.1")
+      log=$logdir/example-$cc-$absl.log
+      run_start=$(date +%s)
+      (cd examples/monorepo && bazel test "${example_common[@]}" "${example_flags[@]}" //...) \
+        >"$log" 2>&1
+      results=$(grep -E '^//[^ ]+ +(\(cached\) )?(PASSED|FAILED|TIMEOUT|NO STATUS|FLAKY|INCOMPLETE|FAILED TO BUILD)' "$log" || true)
+      p0=$passed f0=$failed
+      if [ -z "$results" ]; then
+        failed=$(( failed + 1 ))  # no test ran: the build failed
+      else
+        testlogs=$(cd examples/monorepo && bazel info "${example_common[@]}" "${example_flags[@]}" bazel-testlogs 2>/dev/null)
+        while read -r label rest; do
+          case $rest in
+            *"NO STATUS"* | *"FAILED TO BUILD"* | *INCOMPLETE*)
+              # Never ran: a test.xml there is an earlier run's.
+              failed=$(( failed + 1 ))
+              continue ;;
+          esac
+          status=${rest#(cached) }
+          status=${status%% in *}
+          status=${status%% *}
+          count_target "$label" "$status" "$testlogs"
+        done <<<"$results"
+      fi
+      echo "examples/monorepo ($cc, abseil $absl): $(( passed - p0 )) passed, $(( failed - f0 )) failed ($(( $(date +%s) - run_start )) s)"
+      [ "$failed" -gt "$f0" ] && grep -E '^(ERROR|FAIL|//)|error:' "$log" | head -5
+    done
+  done
+  (cd examples/monorepo && bazel shutdown) >/dev/null 2>&1
+  if python3 - README.md examples/monorepo/WORKSPACE <<'PY'
+import re, sys
+readme, workspace = (open(p).read() for p in sys.argv[1:])
+m = re.search(r"<!-- examples/monorepo/WORKSPACE -->\s*```python\n(.*?)```", readme, re.S)
+sys.exit(0 if m and m.group(1).strip() and m.group(1) in workspace else 1)
+PY
+  then
+    echo "README's WORKSPACE snippet: ok"
+    passed=$(( passed + 1 ))
+  else
+    echo "README's WORKSPACE snippet: FAILED (not a part of examples/monorepo/WORKSPACE)"
+    failed=$(( failed + 1 ))
+  fi
+  echo "examples/monorepo took $(( $(date +%s) - example_start )) s"
+fi
 
 # The tree is kept formatted (.clang-format): one more test case.
 if command -v clang-format >/dev/null && git rev-parse --git-dir >/dev/null 2>&1; then
