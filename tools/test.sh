@@ -33,24 +33,33 @@ trap 'rm -rf "$logdir"' EXIT
 
 passed=0
 failed=0
+skipped=0
 start=$(date +%s)
 
-# Adds the test cases of one target's test.xml to the totals.
+# Adds the test cases of one target's test.xml to the totals. GoogleTest's
+# skipped and disabled cases count as skipped, not passed.
 count_target() {  # label status testlogs
   local label=$1 status=$2 testlogs=$3
   local rel=${label#//}
   rel=${rel/://}
   local xml=$testlogs/$rel/test.xml
-  local tests=0 bad=0 skipped=0
+  local tests=0 bad=0 skip=0
+  if [ "$status" = "NO STATUS" ] || [ "$status" = "FAILED TO BUILD" ] ||
+     [ "$status" = INCOMPLETE ]; then
+    # Never ran: a test.xml there is an earlier run's.
+    failed=$(( failed + 1 ))
+    return
+  fi
   if [ -f "$xml" ]; then
     # <testsuites tests="N" failures="F" disabled="D" errors="E" ...>
     local head
     head=$(grep -m1 -o '<testsuites[^>]*>' "$xml" || true)
     if [ -n "$head" ]; then
-      attr() { printf '%s' "$head" | grep -o "$1=\"[0-9]*\"" | grep -o '[0-9]*' || echo 0; }
+      attr() { printf '%s' "$head" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*' || echo 0; }
       tests=$(attr tests)
       bad=$(( $(attr failures) + $(attr errors) ))
-      skipped=$(( $(attr disabled) + $(attr skipped) ))
+      # GoogleTest 1.12 counts GTEST_SKIP cases only per <testcase>.
+      skip=$(( $(attr disabled) + $(grep -c '<skipped' "$xml" || true) ))
     else
       # A non-GoogleTest target: Bazel's own one-case report.
       tests=1
@@ -61,8 +70,45 @@ count_target() {  # label status testlogs
     bad=1  # crashed, timed out or failed outside any test case
     [ "$tests" -eq 0 ] && tests=1
   fi
-  passed=$(( passed + tests - bad - skipped ))
+  passed=$(( passed + tests - bad - skip ))
   failed=$(( failed + bad ))
+  skipped=$(( skipped + skip ))
+}
+
+# Runs `bazel test //...` in directory `dir` with `flags` and adds every
+# test case to the totals. Bazel's exit status is trusted: a run that fails
+# (a target that does not build, tests or not) counts one failure more if
+# none of its test cases failed; a run in which no test ran counts one.
+bazel_tests() {  # name dir log flags...
+  local name=$1 dir=$2 log=$3
+  shift 3
+  local p0=$passed f0=$failed rc=0
+  (cd "$dir" && bazel test "$@" //...) >"$log" 2>&1 || rc=$?
+  grep -vE '^(INFO|Loading|Analyzing)' "$log" | grep -E '^(//|ERROR|FAIL|Executed)' || true
+  local results
+  results=$(grep -E '^//[^ ]+ +(\(cached\) )?(PASSED|FAILED|TIMEOUT|NO STATUS|FLAKY|INCOMPLETE|FAILED TO BUILD)' "$log" || true)
+  if [ -z "$results" ]; then
+    echo "$name: no test ran (bazel exited $rc)"
+    failed=$(( failed + 1 ))
+    return
+  fi
+  local testlogs label rest status
+  testlogs=$(cd "$dir" && bazel info "$@" bazel-testlogs 2>/dev/null)
+  while read -r label rest; do
+    status=${rest#(cached) }
+    status=${status%% in *}
+    case $status in
+      "NO STATUS"* | "FAILED TO BUILD"*) status=${status:0:15}; status=${status% } ;;
+      *) status=${status%% *} ;;
+    esac
+    count_target "$label" "$status" "$testlogs"
+  done <<<"$results"
+  if [ "$rc" -ne 0 ] && [ "$failed" -eq "$f0" ]; then
+    echo "$name: bazel exited $rc with no failed test case (a target did not build?)"
+    grep -E '^ERROR' "$log" | head -5
+    failed=$(( failed + 1 ))
+  fi
+  echo "$name totals: passed $(( passed - p0 )), failed $(( failed - f0 ))"
 }
 
 for config in $configs; do
@@ -76,22 +122,7 @@ for config in $configs; do
     *) flags=(--config="$config" --build_tests_only) ;;
   esac
   echo "=== bazel test //... ($config)"
-  log=$logdir/$config.log
-  bazel test "${common[@]}" "${flags[@]}" //... 2>&1 | tee "$log" \
-    | grep -vE '^(INFO|Loading|Analyzing)' | grep -E '^(//|ERROR|FAIL|Executed)' || true
-  testlogs=$(bazel info "${common[@]}" "${flags[@]}" bazel-testlogs 2>/dev/null)
-  results=$(grep -E '^//[^ ]+ +(\(cached\) )?(PASSED|FAILED|TIMEOUT|NO STATUS|FLAKY|INCOMPLETE|FAILED TO BUILD)' "$log" || true)
-  if [ -z "$results" ]; then
-    echo "no test ran under $config (build failure?)"
-    failed=$(( failed + 1 ))
-    continue
-  fi
-  while read -r label rest; do
-    status=${rest#(cached) }
-    status=${status%% in *}
-    status=${status%% *}
-    count_target "$label" "$status" "$testlogs"
-  done <<<"$results"
+  bazel_tests "$config" . "$logdir/$config.log" "${common[@]}" "${flags[@]}"
 done
 
 # --- examples/monorepo: smmap built as a consumer builds it ----------------
@@ -112,31 +143,13 @@ if [ "${SMMAP_EXAMPLE:-1}" != 0 ]; then
       example_flags=(--repo_env=CC="$cc")
       [ "$absl" = 20220623.1 ] &&
         example_flags+=(--override_repository=com_google_absl="$logdir/abseil-20220623.1")
-      log=$logdir/example-$cc-$absl.log
       run_start=$(date +%s)
-      (cd examples/monorepo && bazel test "${example_common[@]}" "${example_flags[@]}" //...) \
-        >"$log" 2>&1
-      results=$(grep -E '^//[^ ]+ +(\(cached\) )?(PASSED|FAILED|TIMEOUT|NO STATUS|FLAKY|INCOMPLETE|FAILED TO BUILD)' "$log" || true)
-      p0=$passed f0=$failed
-      if [ -z "$results" ]; then
-        failed=$(( failed + 1 ))  # no test ran: the build failed
-      else
-        testlogs=$(cd examples/monorepo && bazel info "${example_common[@]}" "${example_flags[@]}" bazel-testlogs 2>/dev/null)
-        while read -r label rest; do
-          case $rest in
-            *"NO STATUS"* | *"FAILED TO BUILD"* | *INCOMPLETE*)
-              # Never ran: a test.xml there is an earlier run's.
-              failed=$(( failed + 1 ))
-              continue ;;
-          esac
-          status=${rest#(cached) }
-          status=${status%% in *}
-          status=${status%% *}
-          count_target "$label" "$status" "$testlogs"
-        done <<<"$results"
-      fi
-      echo "examples/monorepo ($cc, abseil $absl): $(( passed - p0 )) passed, $(( failed - f0 )) failed ($(( $(date +%s) - run_start )) s)"
-      [ "$failed" -gt "$f0" ] && grep -E '^(ERROR|FAIL|//)|error:' "$log" | head -5
+      f0=$failed
+      bazel_tests "examples/monorepo ($cc, abseil $absl)" examples/monorepo \
+        "$logdir/example-$cc-$absl.log" "${example_common[@]}" "${example_flags[@]}"
+      echo "  ($(( $(date +%s) - run_start )) s)"
+      [ "$failed" -gt "$f0" ] &&
+        grep -E '^(ERROR|FAIL|//)|error:' "$logdir/example-$cc-$absl.log" | head -5
     done
   done
   (cd examples/monorepo && bazel shutdown) >/dev/null 2>&1
@@ -156,8 +169,12 @@ PY
   echo "examples/monorepo took $(( $(date +%s) - example_start )) s"
 fi
 
-# The tree is kept formatted (.clang-format): one more test case.
-if command -v clang-format >/dev/null && git rev-parse --git-dir >/dev/null 2>&1; then
+# The tree is kept formatted (.clang-format): one more test case, failed if
+# clang-format is missing (the bootstrap installs it).
+if ! command -v clang-format >/dev/null || ! git rev-parse --git-dir >/dev/null 2>&1; then
+  echo "format: FAILED (no clang-format, or not a git checkout)"
+  failed=$(( failed + 1 ))
+else
   if git ls-files -z '*.h' '*.cc' | xargs -0 clang-format --dry-run --Werror 2>"$logdir/format"; then
     echo "format: ok"
     passed=$(( passed + 1 ))
@@ -181,5 +198,9 @@ if [ "${SMMAP_FUZZ_SECONDS:-60}" != 0 ] && [ -f tools/fuzz.sh ]; then
 fi
 
 echo "gate took $(( $(date +%s) - start )) s (configs: $configs)"
-echo "$passed passed, $failed failed"
+if [ "$skipped" -gt 0 ]; then
+  echo "$passed passed, $failed failed, $skipped skipped"
+else
+  echo "$passed passed, $failed failed"
+fi
 [ "$failed" -eq 0 ]
