@@ -40,7 +40,9 @@
 // one manager at once. No system call runs under the manager's lock: a
 // thread that must open, examine or map a file does so under a lock of that
 // file alone, so other threads' cache hits, and their work on other files,
-// never wait for it (see README "Threads"). Neither copyable nor movable.
+// do not wait for it, within the descriptor budget: at most
+// max(max_open_files, 1) files load at once (see README "Threads").
+// Neither copyable nor movable.
 
 #ifndef SMMAP_MANAGER_H_
 #define SMMAP_MANAGER_H_

@@ -1,9 +1,8 @@
 // Counters of a memory-map manager, as a snapshot.
 //
 // MemmapManager::stats() copies them under the manager's lock, so the fields
-// of one snapshot are consistent with each other, but for unmap_failures,
-// which is counted after the lock is released (munmap runs without it) and
-// may lag behind regions_unmapped.
+// of one snapshot are consistent with each other (unmap_failures is counted
+// once the munmap has run, after the region was counted as unmapped).
 //
 // Thread-compatible (a plain value).
 

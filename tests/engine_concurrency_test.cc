@@ -8,7 +8,9 @@
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -379,6 +381,126 @@ TEST_F(EngineConcurrencyTest, DestroyingTheManagerDuringASlidingLoad) {
   EXPECT_EQ(*got, x_.bytes()[5 * kPage + 1]);
   ASSERT_OK_AND_ASSIGN(uint8_t first, s.At(0));  // maps another, uncached
   EXPECT_EQ(first, x_.bytes()[0]);
+}
+
+TEST_F(EngineConcurrencyTest, TwoThreadsOpeningOnePathShareOneDescriptor) {
+  auto mman = Tiling();
+  BlockingSeam seam;
+  seam.Arm(Syscall::kOpen);
+  absl::StatusOr<FixedCursor> first;
+  absl::StatusOr<FixedCursor> second;
+  std::thread a = MakeInThread(*mman, x_, 10, first);
+  seam.WaitBlocked();
+  std::thread b = MakeInThread(*mman, x_, 5 * kPage, second);
+  seam.Release();
+  a.join();
+  b.join();
+  ASSERT_OK(first);
+  ASSERT_OK(second);
+  EXPECT_EQ(Str(second->buffer()), x_.Range(5 * kPage, 100));
+  EXPECT_EQ(mman->stats().files_opened, 1u);
+  EXPECT_EQ(mman->num_open_files(), 1u);
+  EXPECT_EQ(mman->num_files(), 1u);
+}
+
+TEST_F(EngineConcurrencyTest, WaiterOnAReplacedFileFollowsTheName) {
+  auto mman = Tiling();
+  {
+    // Window 0 stays cached; the descriptor goes, so the next new region
+    // reopens the path, and finds another file there.
+    ASSERT_OK_AND_ASSIGN(FixedCursor pin, mman->MakeCursor(x_.path(), 0, 16));
+    mman->Collect();
+  }
+  const std::string tmp = x_.path() + ".new";
+  const std::vector<uint8_t> fresh = smmap::testing::RandomBytes(8 * kPage, 9);
+  smmap::testing::WriteFile(tmp, fresh);
+  ASSERT_EQ(::rename(tmp.c_str(), x_.path().c_str()), 0);
+  auto fresh_range = [&fresh](uint64_t ofs) {
+    return std::string(fresh.begin() + static_cast<std::ptrdiff_t>(ofs),
+                       fresh.begin() + static_cast<std::ptrdiff_t>(ofs + 100));
+  };
+  BlockingSeam seam;
+  seam.Arm(Syscall::kOpen);  // a's reopen, which finds the replacement
+  absl::StatusOr<FixedCursor> first;
+  absl::StatusOr<FixedCursor> second;
+  std::thread a = MakeInThread(*mman, x_, 3 * kPage, first);
+  seam.WaitBlocked();
+  std::thread b = MakeInThread(*mman, x_, 5 * kPage, second);  // waits
+  seam.Release();
+  a.join();
+  b.join();
+  ASSERT_OK(first);
+  ASSERT_OK(second);  // not "File was replaced": b follows the name
+  EXPECT_EQ(Str(first->buffer()), fresh_range(3 * kPage));
+  EXPECT_EQ(Str(second->buffer()), fresh_range(5 * kPage));
+}
+
+TEST_F(EngineConcurrencyTest, ARegionBeingMappedIsReservedNotCached) {
+  // A hard budget of one window, reserved by the blocked loader: nothing
+  // else fits, Collect() does not see the region, and the message says why.
+  auto mman = Tiling(/*max_files=*/8, /*budget_windows=*/1, /*hard=*/true);
+  BlockingSeam seam;
+  seam.Arm(Syscall::kMmap);
+  absl::StatusOr<FixedCursor> blocked;
+  std::thread loader = MakeInThread(*mman, x_, 3 * kPage + 10, blocked);
+  seam.WaitBlocked();
+  EXPECT_EQ(mman->Collect(), 0u);
+  EXPECT_EQ(mman->num_open_regions(), 0u);
+  EXPECT_EQ(mman->num_used_regions(), 0u);
+  EXPECT_EQ(mman->mapped_memory_size(), 0u);
+  EXPECT_THAT(
+      mman->MakeCursor(y_.path(), 0, 10).status(),
+      StatusIs(absl::StatusCode::kResourceExhausted,
+               HasSubstr(std::to_string(kWindow) + " bytes are being mapped")));
+  seam.Release();
+  loader.join();
+  ASSERT_OK(blocked);
+  EXPECT_EQ(mman->mapped_memory_size(), kWindow);
+  EXPECT_EQ(mman->num_used_regions(), 1u);
+}
+
+// Fails the next `n` munmap calls.
+class FailingMunmap final : public FaultInjector {
+ public:
+  explicit FailingMunmap(int n) : left_(n) { SetFaultInjector(this); }
+  ~FailingMunmap() override { SetFaultInjector(nullptr); }
+  int BeforeCall(Syscall call) override {
+    return call == Syscall::kMunmap && left_.fetch_sub(1) > 0 ? EINVAL : 0;
+  }
+
+ private:
+  std::atomic<int> left_;
+};
+
+TEST_F(EngineConcurrencyTest, SlidingReleaseCountsAFailedMunmap) {
+  auto mman = Tiling();
+  ASSERT_OK_AND_ASSIGN(SlidingCursor s, mman->MakeSlidingCursor(x_.path()));
+  ASSERT_OK(s.At(0));
+  mman->Close();  // the region goes when the cursor lets go of it
+  {
+    FailingMunmap faults(2);  // the call and its retry
+    s.ReleaseRegion();
+  }
+  EXPECT_EQ(mman->stats().unmap_failures, 1u);
+  EXPECT_EQ(mman->num_open_regions(), 0u);
+}
+
+TEST_F(EngineConcurrencyTest,
+       OpeningCloseOnlyTheLeastRecentlyUsedIdleDescriptor) {
+  auto mman = Tiling(/*max_files=*/2);
+  for (const TestFile* file : {&x_, &y_, &z_}) {
+    ASSERT_OK(mman->MakeCursor(file->path(), kPage, 10));
+  }
+  const ManagerStats stats = mman->stats();
+  EXPECT_EQ(mman->num_open_files(), 2u);
+  EXPECT_EQ(stats.files_opened, 3u);
+  EXPECT_EQ(stats.files_closed, 1u);
+  EXPECT_EQ(stats.fd_evictions, 1u);
+  // x_'s went (least recently used): a new region of y_ opens nothing.
+  ASSERT_OK(mman->MakeCursor(y_.path(), 5 * kPage, 10));
+  EXPECT_EQ(mman->stats().files_opened, 3u);
+  ASSERT_OK(mman->MakeCursor(x_.path(), 5 * kPage, 10));
+  EXPECT_EQ(mman->stats().files_opened, 4u);
 }
 
 TEST_F(EngineConcurrencyTest, DescriptorBudgetIsKeptDuringCalls) {

@@ -31,34 +31,40 @@ uint64_t RequestEnd(const FileEntry& file, uint64_t offset, uint64_t size) {
 Core::Core(const Config& config)
     : config_(config),
       geometry_(config),
-      unmap_failures_(std::make_shared<std::atomic<uint64_t>>(0)),
       files_(config.max_open_files),
       regions_(config.max_memory_size, config.hard_limits) {}
 
 Core::~Core() = default;
 
-size_t Core::RunReleases(Deferred& deferred,
-                         std::atomic<uint64_t>* unmap_failures) {
-  uint64_t failures = 0;
+Core::Released Core::RunReleases(Deferred& deferred) {
+  Released released;
   for (Mapping& mapping : deferred.releases.unmaps) {
-    failures += mapping.Reset() ? 0 : 1;
+    released.unmap_failures += mapping.Reset() ? 0 : 1;
   }
   deferred.releases.unmaps.clear();
-  if (failures > 0) {
-    unmap_failures->fetch_add(failures, std::memory_order_relaxed);
-  }
-  const size_t closed = deferred.releases.closes.size();
+  released.bytes = std::exchange(deferred.releases.unmap_bytes, 0);
+  released.fds = deferred.releases.closes.size();
   deferred.releases.closes.clear();  // close
-  return closed;
+  return released;
 }
 
-bool Core::ClosedLocked(size_t n) {
-  files_.Closed(n);
+bool Core::SettleLocked(const Released& released) {
+  files_.Closed(released.fds);
+  regions_.Unmapped(released.bytes);
+  unmap_failures_ += released.unmap_failures;
   SignalSlotsLocked();
   return UnusedLocked();
 }
 
 void Core::FinishSlow(Core* core, Deferred& deferred) {
+  const Released released = RunReleases(deferred);
+  bool delete_core = deferred.delete_core;
+  if (released.any()) {
+    // The Core waits for these (UnusedLocked()): it is still there.
+    MutexLock lock(&core->mu_);
+    delete_core = core->SettleLocked(released);
+  }
+  // After the releases, which other threads' budgets may be waiting for.
   for (const Deferred::NewRegion& region : deferred.advise) {
     // Hints: failures change nothing.
     if (deferred.advice >= 0) {
@@ -68,13 +74,6 @@ void Core::FinishSlow(Core* core, Deferred& deferred) {
         os::Madvise(region.addr, region.length, MADV_POPULATE_READ) != 0) {
       os::Madvise(region.addr, region.length, MADV_WILLNEED);  // before 5.14
     }
-  }
-  const size_t closed = RunReleases(deferred, deferred.unmap_failures.get());
-  bool delete_core = deferred.delete_core;
-  if (closed > 0) {
-    // The Core waits for these (UnusedLocked()): it is still there.
-    MutexLock lock(&core->mu_);
-    delete_core = core->ClosedLocked(closed);
   }
   if (delete_core) delete core;
 }
@@ -111,6 +110,16 @@ void Core::LockFileLocked(FileEntry* file, Deferred* deferred) {
   file->busy = true;
 }
 
+FileEntry* Core::LockNamedLocked(const FileRef& file, Deferred* deferred) {
+  for (;;) {
+    FileEntry* entry = files_.FindOrAdd(file);
+    LockFileLocked(entry, deferred);
+    if (entry->attached) return entry;
+    UnlockFileLocked(entry);
+    UnrefLocked(entry, deferred);
+  }
+}
+
 void Core::UnlockFileLocked(FileEntry* file) {
   file->busy = false;
   file->load_mu.unlock();
@@ -119,8 +128,9 @@ void Core::UnlockFileLocked(FileEntry* file) {
 
 void Core::EndLoadLocked(FileEntry* file, Deferred* deferred) {
   UnlockFileLocked(file);
-  if (closed_) {
-    // A closed (or destroyed) manager caches no descriptor.
+  if (closed_ || !file->attached) {
+    // A closed (or destroyed) manager caches no descriptor, nor does a
+    // detached (purged, replaced) file.
     if (file->owned_fd.valid()) files_.CloseFd(file, &deferred->releases);
   } else {
     files_.CloseIdleFds(config_.max_open_files, /*evicting=*/true, closed_,
@@ -188,11 +198,12 @@ absl::Status Core::MakeFixedLocked(const FileRef& file, uint64_t offset,
                                    uint64_t size, FixedBinding* cursor,
                                    Deferred* deferred) {
   if (closed_) return ClosedManager("MakeCursor", NameOf(file));
-  FileEntry* entry = files_.FindOrAdd(file);  // the operation's reference
-  LockFileLocked(entry, deferred);
+  // The operation's reference.
+  FileEntry* entry = LockNamedLocked(file, deferred);
+  const bool fresh = !entry->examined;
   absl::Status status = ExamineLocked(entry, deferred);
   if (status.ok()) {
-    status = LoadFixedLocked(&entry, offset, size, cursor, deferred);
+    status = LoadFixedLocked(&entry, offset, size, fresh, cursor, deferred);
   }
   EndLoadLocked(entry, deferred);
   // A cursor with a region is kept alive by it; only the empty cursor of an
@@ -202,15 +213,14 @@ absl::Status Core::MakeFixedLocked(const FileRef& file, uint64_t offset,
 }
 
 absl::Status Core::LoadFixedLocked(FileEntry** entry, uint64_t offset,
-                                   uint64_t size, FixedBinding* cursor,
-                                   Deferred* deferred) {
+                                   uint64_t size, bool fresh,
+                                   FixedBinding* cursor, Deferred* deferred) {
   const uint64_t known = (*entry)->size;
   const bool reaches_end =
       offset < known &&
       std::min(RequestEnd(**entry, offset, size),
                geometry_.WindowEnd(geometry_.WindowIndex(offset), known)) >=
           known;
-  bool fresh = false;
   SMMAP_RETURN_IF_ERROR(CheckOffsetLocked(entry, offset, reaches_end,
                                           /*may_switch=*/true, &fresh,
                                           deferred));
@@ -245,10 +255,9 @@ absl::Status Core::MakeSlidingLocked(const FileRef& file, uint64_t offset,
                                      Deferred* deferred) {
   if (closed_) return ClosedManager("MakeSlidingCursor", NameOf(file));
   // The operation's reference, handed to the cursor.
-  FileEntry* entry = files_.FindOrAdd(file);
-  LockFileLocked(entry, deferred);
+  FileEntry* entry = LockNamedLocked(file, deferred);
+  bool fresh = !entry->examined;
   absl::Status status = ExamineLocked(entry, deferred);
-  bool fresh = false;
   if (status.ok()) {
     status = CheckOffsetLocked(
         &entry, offset,
@@ -359,7 +368,7 @@ ManagerStats Core::stats() const {
   stats.files_opened = files_.files_opened();
   stats.files_closed = files_.files_closed();
   stats.fd_evictions = files_.fd_evictions();
-  stats.unmap_failures = unmap_failures_->load(std::memory_order_relaxed);
+  stats.unmap_failures = unmap_failures_;
   return stats;
 }
 
@@ -463,13 +472,11 @@ void Core::SetWindow(SlidingBinding* cursor, const Region& region) {
 }
 
 void Core::ReleaseSliding(SlidingBinding* cursor) {
-  Deferred deferred;
   {
-    MutexLock lock(&mu_);
-    if (cursor->region != nullptr) UnpinLocked(cursor->region, &deferred);
+    Operation op(this);
+    if (cursor->region != nullptr) UnpinLocked(cursor->region, &op.deferred());
   }
   cursor->ClearWindow();
-  Finish(this, deferred);
 }
 
 }  // namespace internal

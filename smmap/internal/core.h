@@ -10,8 +10,9 @@
 // with live cursors safe.
 //
 // Thread-safe. No thread waits on another thread's system calls unless it
-// needs the same file's descriptor or a region of that file that is not
-// cached yet. Two kinds of lock, always taken in this order:
+// needs a region, size or descriptor of the same file that is not there yet,
+// or a descriptor slot that every other loader holds (see "descriptors"
+// below). Two kinds of lock, always taken in this order:
 //
 //  1. FileEntry::load_mu, one per file: held by the one thread at a time that
 //     *loads* for that file, that is, runs its system calls (stat, open,
@@ -30,22 +31,28 @@
 //     allocation.
 //
 // munmap, close and madvise run with neither lock held (Deferred), or with
-// only the loader's file lock held when they make room for its next call.
+// only the loader's file lock held when they make room for its next call;
+// what they release is given back to the budgets (SettleLocked()) once it is
+// released, before any further system call of that thread.
 //
 // Budgets with calls in flight:
-//  - mapped bytes: a loader reserves its region's length (RegionCache)
-//    before mmap and gives it back after; the budget is checked against
-//    mapped + reserved. In hard mode mapped_memory_size() therefore never
-//    exceeds max_memory_size; in soft mode each loading thread may
-//    over-allocate by at most one window, as the usage guide's library does.
-//    mapped_memory_size() counts mapped bytes only, not reservations.
-//  - descriptors: a loader about to open a file reserves a slot (FileTable)
-//    and closes the least recently used idle descriptor
-//    first, so the manager never holds more than max(max_open_files, 1)
-//    descriptors, not even during a call (with max_open_files 0, one is open
-//    while it maps and none between calls). A descriptor in use by a loader
-//    (FileEntry::busy) is never closed under it; a loader that finds every
-//    slot busy waits (slot_cv_) for one to go idle.
+//  - mapped bytes, in whole pages: a loader reserves its region's length
+//    (RegionCache) before mmap and gives it back after, and regions dropped
+//    keep counting until munmap has run; the budget is checked against
+//    mapped + reserved + being unmapped. In hard mode the process therefore
+//    never maps more than max_memory_size for the manager; in soft mode each
+//    loading thread may over-allocate by at most one window, as the usage
+//    guide's library does. mapped_memory_size() counts mapped regions only.
+//  - descriptors: a loader about to open a file reserves a slot (FileTable),
+//    closing the least recently used idle descriptor first if every slot is
+//    taken; descriptors being opened or closed hold their slot. So the
+//    manager never holds more than max(max_open_files, 1) descriptors, not
+//    even during a call (with max_open_files 0, one is open while it maps
+//    and none between calls). A descriptor in use by a loader
+//    (FileEntry::busy) is never closed under it, so at most that many files
+//    are loading at once: a loader that finds every slot busy waits
+//    (slot_cv_) for one to go idle, and a stalled file system can stall it
+//    that way. Raise max_open_files to let more files load at once.
 //
 // What a cursor reads without a lock: its region's mapping (constant while
 // the region is pinned) and its own fields. Everything else it asks the Core
@@ -57,8 +64,11 @@
 //    neither used nor unused, Collect() and eviction cannot see it, and only
 //    its bytes are counted, as a reservation;
 //  - Close() or destruction during a load: the loader's reference keeps the
-//    entry (and so the Core) alive; its new region goes to its own cursor and
-//    is unmapped when that cursor lets go, uncached;
+//    entry (and so the Core) alive; its new region goes to its own cursor
+//    (other live cursors may find it too) and is unmapped when the last of
+//    them lets go; the file's descriptor is closed when the load ends;
+//  - Purge() during a load: the entry is detached at once; the loader's
+//    region is never found by new requests, and goes when unused;
 //  - a failed load gives its reservation back; threads waiting on the file
 //    lock then load themselves and meet their own error, or succeed;
 //  - the ENOMEM and EMFILE retries evict and close what is unused when they
@@ -66,7 +76,9 @@
 //  - one file's size is only ever written by its loader, so an older fstat
 //    never undoes a newer one;
 //  - two threads opening one path: the second finds the first's entry, still
-//    being examined, and waits on its file lock: one descriptor per file.
+//    being examined, and waits on its file lock: one descriptor per file;
+//  - a thread that waited on an entry that was meanwhile detached (the file
+//    replaced, or purged) looks the name up again (LockNamedLocked()).
 
 #ifndef SMMAP_INTERNAL_CORE_H_
 #define SMMAP_INTERNAL_CORE_H_
@@ -155,8 +167,8 @@ class Core final {
   // call (Unlocked()), so that what it evicts is gone before it maps or
   // opens.
   struct Deferred {
-    // Descriptors among these count in the file table's budget until they
-    // are closed.
+    // The descriptors and bytes among these count in the budgets until they
+    // are released (SettleLocked()).
     Releases releases;
     // New regions to advise and populate (pinned by the caller's cursor).
     struct NewRegion {
@@ -166,9 +178,14 @@ class Core final {
     absl::InlinedVector<NewRegion, 1> advise;
     int advice = -1;  // an madvise() flag, or -1
     bool populate = false;
-    // Where to count munmap failures: outlives the Core.
-    std::shared_ptr<std::atomic<uint64_t>> unmap_failures;
     bool delete_core = false;
+  };
+  // What RunReleases() released.
+  struct Released {
+    size_t fds = 0;
+    uint64_t bytes = 0;
+    uint64_t unmap_failures = 0;
+    bool any() const { return fds > 0 || bytes > 0; }
   };
   // Runs `deferred` (after mu_ is released). May delete `core`, which then
   // must not be touched.
@@ -181,11 +198,13 @@ class Core final {
   }
   static void FinishSlow(Core* core, Deferred& deferred)
       ABSL_LOCKS_EXCLUDED(core->mu_);
-  // Unmaps and closes what `deferred` holds, counting munmap failures in
-  // `unmap_failures` (REQUIRES: not null if there is anything to unmap);
-  // returns how many descriptors it closed. Needs no lock.
-  static size_t RunReleases(Deferred& deferred,
-                            std::atomic<uint64_t>* unmap_failures);
+  // Unmaps and closes what `deferred` holds. Needs no lock.
+  static Released RunReleases(Deferred& deferred);
+  // Takes back from the budgets what RunReleases() released. Returns true
+  // if the Core is to be deleted now (after mu_ is released): its manager
+  // is gone and this was the last thing it waited for.
+  bool SettleLocked(const Released& released)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Holds mu_ for one operation, and runs what it deferred once mu_ is
   // released (which may delete the Core).
@@ -198,10 +217,6 @@ class Core final {
     Operation(const Operation&) = delete;
     Operation& operator=(const Operation&) = delete;
     ~Operation() ABSL_UNLOCK_FUNCTION() {
-      if (!deferred_.releases.unmaps.empty()) {
-        // Unmapped after mu_ is released, maybe once the Core is gone.
-        deferred_.unmap_failures = core_->unmap_failures_;
-      }
       core_->mu_.Unlock();
       Finish(core_, deferred_);
     }
@@ -214,28 +229,29 @@ class Core final {
 
   ~Core();
 
-  // Runs `call` with mu_ released, after the unmaps and closes gathered so
-  // far in `deferred`, and returns its result. Whatever was read under mu_
-  // before may have changed when it returns.
+  // Runs `call` with mu_ released, after releasing what `deferred` gathered
+  // so far (and giving it back to the budgets), and returns its result.
+  // Whatever was read under mu_ before may have changed when it returns.
   template <typename Call>
   auto Unlocked(Deferred* deferred, Call call)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     mu_.Unlock();
-    const size_t closed = RunReleases(*deferred, unmap_failures_.get());
+    const Released released = RunReleases(*deferred);
+    if (released.any()) {
+      // The caller's reference keeps the Core: it is not deleted here.
+      mu_.Lock();
+      SettleLocked(released);
+      mu_.Unlock();
+    }
     auto result = call();
     mu_.Lock();
-    // The caller's reference keeps the Core: it is not deleted here.
-    if (closed > 0) ClosedLocked(closed);
     return result;
   }
-  // `n` descriptors handed to Releases are closed now. Returns true if the
-  // Core is to be deleted now (after mu_ is released): its manager is gone
-  // and this was the last thing it waited for.
-  bool ClosedLocked(size_t n) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Whether nothing is left of the Core: no manager, no file, no
-  // descriptor still being closed.
+  // Whether nothing is left of the Core: no manager, no file, nothing
+  // still being closed or unmapped.
   bool UnusedLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return !owner_alive_ && files_.empty() && files_.closing() == 0;
+    return !owner_alive_ && files_.empty() && files_.closing() == 0 &&
+           regions_.unmapping_bytes() == 0;
   }
   // Deletes `file` if nothing needs it any more (and marks the Core for
   // deletion if that was the last thing it waited for).
@@ -262,12 +278,18 @@ class Core final {
   // the file busy. REQUIRES: the caller holds a reference on `file`.
   void LockFileLocked(FileEntry* file, Deferred* deferred)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The attached entry named by `file` (a new one if there is none), with a
+  // reference and its load lock. An entry found detached once its lock is
+  // held (replaced or purged meanwhile) is let go of, and the name looked
+  // up again.
+  FileEntry* LockNamedLocked(const FileRef& file, Deferred* deferred)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Clears busy and lets go of file->load_mu. The caller's reference keeps
   // the entry alive until it drops it.
   void UnlockFileLocked(FileEntry* file) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Ends a loading operation on `file`: unlocks it, then keeps the
-  // descriptor budget (or, on a closed manager, closes the file's own
-  // descriptor).
+  // descriptor budget (or, on a closed manager or for a detached file,
+  // closes the file's own descriptor).
   void EndLoadLocked(FileEntry* file, Deferred* deferred)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SignalSlotsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -291,8 +313,9 @@ class Core final {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Loads what a fixed cursor on [offset, offset + size) of `*entry` needs
   // and binds it. REQUIRES: the caller loads `*entry`.
+  // `fresh`: the entry's size was just read.
   absl::Status LoadFixedLocked(FileEntry** entry, uint64_t offset,
-                               uint64_t size, FixedBinding* cursor,
+                               uint64_t size, bool fresh, FixedBinding* cursor,
                                Deferred* deferred)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status MakeSlidingLocked(const FileRef& file, uint64_t offset,
@@ -330,11 +353,11 @@ class Core final {
   void SetIdentityLocked(FileEntry* entry, UniqueFd fd,
                          const os::FileInfo& info)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // OK if `offset` is inside `*entry` (or 0 of an empty file). Refreshes
-  // the file's size first (and sets `*fresh`) when the offset lies beyond
-  // what was known, or when the request `reaches_end` of what was known
-  // (unless files are immutable), so that growth is seen. REQUIRES: the
-  // caller loads `*entry`.
+  // OK if `offset` is inside `*entry` (or 0 of an empty file). Unless
+  // `*fresh` (the size was just read), refreshes the file's size first (and
+  // sets `*fresh`) when the offset lies beyond what was known, or when the
+  // request `reaches_end` of what was known (unless files are immutable),
+  // so that growth is seen. REQUIRES: the caller loads `*entry`.
   absl::Status CheckOffsetLocked(FileEntry** entry, uint64_t offset,
                                  bool reaches_end, bool may_switch, bool* fresh,
                                  Deferred* deferred)
@@ -384,9 +407,6 @@ class Core final {
 
   const Config config_;
   const Geometry geometry_;
-  // munmap failures, counted after mu_ is released (even after the Core is
-  // gone), hence shared with each Deferred that unmaps.
-  const std::shared_ptr<std::atomic<uint64_t>> unmap_failures_;
 
   // On its own cache line, with the state every operation writes after it.
   alignas(64) mutable Mutex mu_;
@@ -401,6 +421,7 @@ class Core final {
   uint64_t cursor_hits_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t cursor_misses_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t map_failures_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t unmap_failures_ ABSL_GUARDED_BY(mu_) = 0;  // counted when settled
 };
 
 }  // namespace internal

@@ -6,7 +6,6 @@
 #include <sys/mman.h>
 
 #include <algorithm>
-#include <cassert>
 #include <cerrno>
 #include <cstdint>
 #include <limits>
@@ -120,11 +119,12 @@ absl::StatusOr<UniqueFd> Core::OpenLocked(const std::string& path,
 
 void Core::ReserveFdSlotLocked(Deferred* deferred) {
   while (!files_.SlotFree()) {
-    if (files_.num_open() > 0 && files_.IdleFd() != nullptr) {
+    if (!deferred->releases.closes.empty()) {
+      Unlocked(deferred, [] { return 0; });  // close what this call let go
+    } else if (files_.IdleFd() != nullptr) {
+      // The least recently used idle one, and only that one.
       files_.CloseIdleFds(files_.num_open() - 1, /*evicting=*/true, closed_,
                           &deferred->releases);
-    } else if (!deferred->releases.closes.empty()) {
-      Unlocked(deferred, [] { return 0; });  // close what this call let go
     } else {
       // Every slot is in use by a loader, or being closed: wait for one.
       ++slot_waiters_;
@@ -145,8 +145,10 @@ absl::Status Core::CheckOffsetLocked(FileEntry** entry, uint64_t offset,
   // Beyond, or up to, what we knew of the file: it may have grown since.
   const uint64_t known = (*entry)->size;
   const FileEntry* const file_before = *entry;
-  SMMAP_RETURN_IF_ERROR(RefreshLocked(entry, may_switch, deferred));
-  *fresh = true;
+  if (!*fresh) {
+    SMMAP_RETURN_IF_ERROR(RefreshLocked(entry, may_switch, deferred));
+    *fresh = true;
+  }
   const FileEntry& file = **entry;
   if (offset < file.size || (offset == 0 && file.size == 0)) {
     return absl::OkStatus();
@@ -206,11 +208,10 @@ absl::Status Core::RefreshLocked(FileEntry** entry, bool may_switch,
   }
   files_.Detach(file);
   regions_.DetachAll(file, &deferred->releases, Dropped{this, deferred});
+  // The name is free now: a new entry, whose lock nobody else can hold
+  // or wait for yet, so taking it with mu_ held cannot block.
   FileEntry* replacement = files_.FindOrAdd(file->ref());
-  // A new entry: nobody else can hold its lock yet.
-  const bool locked = replacement->load_mu.try_lock();
-  assert(locked);
-  (void)locked;
+  replacement->load_mu.lock();
   replacement->busy = true;
   SetIdentityLocked(replacement, std::move(reopened), info);
   // The caller's reference and load move to the replacement.

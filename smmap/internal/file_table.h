@@ -9,7 +9,9 @@
 // Not thread-safe: its owner (the Core) guards it, and every FileEntry field
 // marked (mu), with its lock. Fields marked (load) are written only by the
 // thread holding the entry's load_mu while it also holds the owner's lock,
-// so either lock suffices to read them.
+// so either lock suffices to read them; owned_fd is the exception (others
+// close it under the owner's lock while the entry is not busy), so read it
+// under the owner's lock.
 
 #ifndef SMMAP_INTERNAL_FILE_TABLE_H_
 #define SMMAP_INTERNAL_FILE_TABLE_H_

@@ -79,6 +79,7 @@ class Mapping final {
 struct Releases {
   absl::InlinedVector<Mapping, 2> unmaps;
   absl::InlinedVector<UniqueFd, 2> closes;
+  uint64_t unmap_bytes = 0;  // what `unmaps` maps, in whole pages
 
   bool empty() const { return unmaps.empty() && closes.empty(); }
 };

@@ -72,8 +72,10 @@ absl::Status RegionCache::MakeRoom(uint64_t bytes, absl::string_view name,
         absl::StrCat("Mapping ", bytes, " bytes of ", name,
                      " exceeds max_memory_size(", budget_, ")"));
   }
-  // Reservations of other threads' mappings in flight count as mapped.
-  const uint64_t needed = reserved_bytes_ + bytes;
+  // Reservations of mappings in flight, and other threads' unmaps not done
+  // yet, count as mapped.
+  const uint64_t others_unmapping = unmapping_bytes_ - releases->unmap_bytes;
+  const uint64_t needed = reserved_bytes_ + others_unmapping + bytes;
   if (mapped_bytes_ + needed > budget_) {
     Evict(budget_ > needed ? budget_ - needed : 0, /*evicting=*/true, releases,
           on_drop);
@@ -84,8 +86,9 @@ absl::Status RegionCache::MakeRoom(uint64_t bytes, absl::string_view name,
         "Mapping ", bytes, " bytes of ", name, " would exceed max_memory_size(",
         budget_, "): ", mapped_bytes_, " bytes are mapped in ", num_regions_,
         " regions, all in use by cursors",
-        reserved_bytes_ > 0
-            ? absl::StrCat(", and ", reserved_bytes_, " bytes are being mapped")
+        reserved_bytes_ + others_unmapping > 0
+            ? absl::StrCat(", and ", reserved_bytes_ + others_unmapping,
+                           " bytes are being mapped or unmapped")
             : ""));
   }
   ++stats_.soft_budget_overruns;
@@ -175,6 +178,8 @@ void RegionCache::Drop(Region* region, Releases* releases, OnDrop on_drop) {
   --num_regions_;
   --file->num_regions;
   ++stats_.regions_unmapped;
+  releases->unmap_bytes += region->mapping.mapped_size();
+  unmapping_bytes_ += region->mapping.mapped_size();
   releases->unmaps.push_back(std::move(region->mapping));
   delete region;
   on_drop(file);

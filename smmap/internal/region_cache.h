@@ -75,8 +75,9 @@ class RegionCache final {
   // changing nothing, otherwise.
   bool TryUnpin(Region* region, bool closed);
 
-  // Makes room for `bytes` (whole pages) more beside what is mapped and
-  // reserved,
+  // Makes room for `bytes` (whole pages) more beside what is mapped,
+  // reserved, and dropped but not unmapped yet by others than `releases`
+  // (which its caller unmaps before mapping),
   // evicting unused regions, least recently used first. In hard mode
   // ResourceExhausted if they do not fit; in soft mode counts an overrun.
   // `name` names the file in messages.
@@ -86,6 +87,11 @@ class RegionCache final {
   // inserted or its mmap failed.
   void Reserve(uint64_t bytes) { reserved_bytes_ += bytes; }
   void Unreserve(uint64_t bytes) { reserved_bytes_ -= bytes; }
+  // `bytes` of dropped regions handed to Releases were unmapped. Until
+  // then they count in the budget, so that the process never maps more
+  // than a hard budget, not even while munmap is pending.
+  void Unmapped(uint64_t bytes) { unmapping_bytes_ -= bytes; }
+  uint64_t unmapping_bytes() const { return unmapping_bytes_; }
   // Adds the region just mapped for window `index` of `file`, pinned once,
   // replacing (detaching) a region of that window mapped when the file was
   // shorter. A detached file's region is detached from the start.
@@ -123,6 +129,7 @@ class RegionCache final {
   IntrusiveList<Region, &Region::lru> lru_;
   uint64_t mapped_bytes_ = 0;
   uint64_t reserved_bytes_ = 0;
+  uint64_t unmapping_bytes_ = 0;  // dropped, handed to Releases, not unmapped
   size_t num_regions_ = 0;
   size_t num_used_ = 0;
   ManagerStats stats_;  // only the region counters
