@@ -209,9 +209,12 @@ absl::Status Core::RefreshLocked(FileEntry** entry, bool may_switch,
   files_.Detach(file);
   regions_.DetachAll(file, &deferred->releases, Dropped{this, deferred});
   // The name is free now: a new entry, whose lock nobody else can hold
-  // or wait for yet, so taking it with mu_ held cannot block.
+  // or wait for yet. try_lock, not lock: mu_ is held, and lock() in that
+  // order would be an inversion (to TSan too), though it cannot block here;
+  // try_lock succeeds at once (it may only fail spuriously).
   FileEntry* replacement = files_.FindOrAdd(file->ref());
-  replacement->load_mu.lock();
+  while (!replacement->load_mu.try_lock()) {
+  }
   replacement->busy = true;
   SetIdentityLocked(replacement, std::move(reopened), info);
   // The caller's reference and load move to the replacement.
