@@ -2,7 +2,8 @@
 # Installs everything smmap needs on a fresh Debian 12 machine, offline except
 # for Debian's archive:
 #   - apt packages: Bazel 4.2.3 (bazel-bootstrap) and the rule sets it loads,
-#     clang-14 with compiler-rt (sanitizers, libFuzzer);
+#     clang-14 with compiler-rt (sanitizers, libFuzzer), libc++ (the OSS-Fuzz
+#     build), zip, llvm-14 (coverage);
 #   - Debian's source packages of abseil, GoogleTest and Google Benchmark,
 #     whose upstream tarballs Bazel builds from source (DESIGN.md section 2).
 # Tarballs are kept in $SMMAP_CACHE (default ~/.cache/smmap), verified by
@@ -24,7 +25,10 @@ sudo_if_needed() {
 # --- apt packages ---------------------------------------------------------
 packages=(bazel-bootstrap bazel-rules-java bazel-platforms bazel-skylib
           clang-14 libclang-rt-14-dev clang-format g++ ca-certificates
-          python3-smmap)  # the Python library, for the T9 comparison
+          python3-smmap  # the Python library, for the T9 comparison
+          # fuzz/oss_fuzz_build.sh: OSS-Fuzz's CXXFLAGS use libc++; seed
+          # corpora are zipped. tools/coverage.sh: llvm-profdata, llvm-cov.
+          libc++-14-dev libc++abi-14-dev zip unzip llvm-14)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
