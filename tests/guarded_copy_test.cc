@@ -379,6 +379,12 @@ std::atomic<int> g_during_copy{0};
 // copy is not a truncation: it goes to the previous handler, and the copy
 // goes on to the end.
 TEST(GuardedCopyDeathTest, SentSigbusDuringACopyIsNotATruncation) {
+#if defined(THREAD_SANITIZER)
+  // TSan takes every SIGBUS for a synchronous fault and runs the handler
+  // where it lands, inside its own runtime too (the copier spends most of
+  // its time in __tsan_read_range): 1 run in 40 deadlocked there.
+  GTEST_SKIP() << "a SIGBUS sent to a busy thread can deadlock TSan itself";
+#endif
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(SendDuringCopies(), ::testing::ExitedWithCode(0), "");
 }
