@@ -6,8 +6,8 @@ def smmap_fuzzer(name, srcs, deps = []):
     """Defines <name> (the fuzzer) and <name>_replay_test.
 
     The fuzzer binary is tagged manual: build it with --config=fuzz (see
-    tools/fuzz.sh). The replay test runs in every configuration and replays
-    corpus/<name>/.
+    tools/fuzz.sh) or with fuzz/oss_fuzz_build.sh. The replay test runs in
+    every configuration and replays corpus/<name>/.
     """
     native.cc_library(
         name = name + "_lib",
@@ -21,7 +21,13 @@ def smmap_fuzzer(name, srcs, deps = []):
         name = name,
         testonly = True,
         copts = SMMAP_TEST_COPTS,
-        linkopts = ["-fsanitize=fuzzer"],
+        # The fuzzing engine: libFuzzer's driver, or under
+        # --define=smmap_oss_fuzz=1 whatever --define=LIB_FUZZING_ENGINE=...
+        # says (fuzz/oss_fuzz_build.sh passes OSS-Fuzz's $LIB_FUZZING_ENGINE).
+        linkopts = select({
+            "//fuzz:oss_fuzz": ["$(LIB_FUZZING_ENGINE)"],
+            "//conditions:default": ["-fsanitize=fuzzer"],
+        }),
         tags = ["manual"],
         deps = [":" + name + "_lib"],
     )

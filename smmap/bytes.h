@@ -5,7 +5,8 @@
 // view is valid until the next call on the cursor that made it (or its
 // destruction), a copy for as long as the Bytes object lives.
 //
-// Thread-compatible. Move-only (a copy would silently duplicate views).
+// Thread-compatible. Move-only (a copy would silently duplicate views); a
+// moved-from Bytes is empty.
 
 #ifndef SMMAP_BYTES_H_
 #define SMMAP_BYTES_H_
@@ -31,8 +32,18 @@ class Bytes final {
     return Bytes(std::move(bytes));
   }
 
-  Bytes(Bytes&& other) noexcept = default;
-  Bytes& operator=(Bytes&& other) noexcept = default;
+  // A moved-from Bytes is empty. Moving keeps a copy's buffer where it is
+  // (a vector's buffer moves with it), so data() is the same after a move.
+  Bytes(Bytes&& other) noexcept
+      : owned_(std::exchange(other.owned_, {})),
+        view_(std::exchange(other.view_, {})) {}
+  Bytes& operator=(Bytes&& other) noexcept {
+    if (this != &other) {  // self-move keeps the bytes
+      owned_ = std::exchange(other.owned_, {});
+      view_ = std::exchange(other.view_, {});
+    }
+    return *this;
+  }
   Bytes(const Bytes&) = delete;
   Bytes& operator=(const Bytes&) = delete;
 
@@ -58,7 +69,8 @@ class Bytes final {
  private:
   explicit Bytes(absl::Span<const uint8_t> view) : view_(view) {}
   // A vector's buffer does not move when the vector is moved, so view_ stays
-  // valid across moves of this object.
+  // valid across moves of this object (the move operations above carry it
+  // to the new owner and empty the old one).
   explicit Bytes(std::vector<uint8_t> owned)
       : owned_(std::move(owned)), view_(owned_) {}
 

@@ -15,15 +15,32 @@
 // (FixedCursor::ReadGuarded() and SlidingCursor::ReadGuarded() do the same
 // with file offsets in their messages.)
 //
-// How: the first call installs a SIGBUS handler (chaining to any previous
-// one for faults that are not its own). On x86-64 the copy is a single
-// `rep movsb`; a SIGBUS raised by that instruction resumes at a fix-up that
-// returns the number of bytes copied (the technique of the kernel's
-// exception tables): nothing is unwound, and the handler only reads and
-// writes the interrupted context, which is async-signal-safe. Elsewhere
-// each copy registers a thread-local sigsetjmp() recovery point that the
-// handler siglongjmp()s to. Sanitizers are told about the bytes read and
-// written.
+// How: the first call installs a SIGBUS handler, which stays installed. It
+// takes a SIGBUS for a truncation only if it is a fault (si_code > 0;
+// kill(), raise() and the like give si_code <= 0) of a guarded copy reading
+// its source range. Every other SIGBUS gets what the disposition before it
+// would have done: a sent signal is ignored under SIG_IGN; the default
+// action terminates the process (the handler restores it and raises the
+// signal again), and so does a fault under SIG_IGN, as the kernel would
+// have; a previous handler is called as the kernel would have called it
+// (SA_SIGINFO, its sa_mask, SA_NODEFER and SA_RESETHAND honoured).
+//
+// On x86-64 the copy is a single `rep movsb`; a fault of that instruction
+// resumes at a fix-up that returns the number of bytes copied (the
+// technique of the kernel's exception tables): nothing is unwound, and the
+// handler only reads and writes the interrupted context, which is
+// async-signal-safe. Elsewhere each copy registers a thread-local
+// sigsetjmp() recovery point that the handler siglongjmp()s to.
+//
+// Sanitizers: the copy itself is not instrumented, so under ASan both
+// ranges are checked as memcpy's are (an overflow of either buffer is
+// reported as a bad read or write), and TSan is told of the read of `src`
+// and the write of `dst`.
+//
+// Limits: a thread that blocks SIGBUS is not guarded (the kernel then kills
+// the process at the fault, whatever the handler); a SIGBUS handler that the
+// program installs after the first guarded copy replaces smmap's unless it
+// calls the one it replaced for signals that are not its own.
 //
 // Cost: a plain copy (at memcpy speed on x86-64); use it per chunk of
 // kilobytes, not per byte.

@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -265,6 +266,16 @@ std::vector<Row> Rows() {
                    {"Range [0, 0 + 16)", "size(15)", file.path()}};
   });
 
+  add("guarded read range past the end of a sliding cursor", [] {
+    TestFile file = Sample();
+    TilingMemmapManager mman;
+    absl::StatusOr<SlidingCursor> c = mman.MakeSlidingCursor(file.path(), 5);
+    uint8_t dst[16];
+    return Outcome{c->ReadGuarded(0, absl::MakeSpan(dst)),
+                   absl::StatusCode::kOutOfRange,
+                   {"Range [0, 0 + 16)", "size(15)", file.path()}};
+  });
+
   // --- Closed and moved-from objects ---
   add("closed manager", [] {
     TestFile file = Sample();
@@ -321,6 +332,18 @@ std::vector<Row> Rows() {
     return Outcome{mman.MakeCursor(-1).status(),
                    absl::StatusCode::kInvalidArgument,
                    {"Invalid file descriptor: -1"}};
+  });
+  add("descriptor of a socket", [] {
+    int fds[2];
+    ::socketpair(AF_UNIX, SOCK_STREAM, 0, fds);
+    TilingMemmapManager mman;
+    const absl::Status status = mman.MakeCursor(fds[0]).status();
+    const std::string name = absl::StrCat("fd ", fds[0]);
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return Outcome{status,
+                   absl::StatusCode::kInvalidArgument,
+                   {"Not a regular file (socket): " + name}};
   });
   add("descriptor that is not open", [] {
     TilingMemmapManager mman;

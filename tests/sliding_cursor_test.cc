@@ -383,6 +383,18 @@ TEST(SlidingCursorTest, UnboundCursorIsEmpty) {
   EXPECT_FALSE(c.status().ok());
 }
 
+TEST(SlidingCursorTest, NamesItsFile) {
+  TestFile file = TestFile::Random("named", 3 * kPage, 11);
+  auto mman = TinyTiling();
+  ASSERT_OK_AND_ASSIGN(SlidingCursor c, mman->MakeSlidingCursor(file.path()));
+  EXPECT_EQ(c.path(), file.path());
+  EXPECT_EQ(c.fd(), -1);
+  SlidingCursor moved = std::move(c);
+  EXPECT_EQ(moved.path(), file.path());
+  EXPECT_EQ(c.path(), "");  // NOLINT(bugprone-use-after-move): moved from
+  EXPECT_EQ(c.fd(), -1);
+}
+
 TEST(SlidingCursorTest, FromCallersDescriptor) {
   TestFile file = TestFile::Random("slidefd", 3 * kPage, 10);
   int fd = ::open(file.path().c_str(), O_RDONLY);

@@ -2,8 +2,9 @@
 # Installs everything smmap needs on a fresh Debian 12 machine, offline except
 # for Debian's archive:
 #   - apt packages: Bazel 4.2.3 (bazel-bootstrap) and the rule sets it loads,
-#     clang-14 with compiler-rt (sanitizers, libFuzzer), and the other
-#     compilers of the matrix: gcc-12 (g++) and clang-19;
+#     clang-14 with compiler-rt (sanitizers, libFuzzer), the other
+#     compilers of the matrix: gcc-12 (g++) and clang-19; libc++ (the
+#     OSS-Fuzz build), zip, llvm-14 (coverage);
 #   - Debian's source packages of abseil, GoogleTest and Google Benchmark,
 #     whose upstream tarballs Bazel builds from source (DESIGN.md section 2),
 #     and Debian 13's abseil 20240722, which examples/monorepo also builds
@@ -28,7 +29,10 @@ sudo_if_needed() {
 packages=(bazel-bootstrap bazel-rules-java bazel-platforms bazel-skylib
           clang-14 libclang-rt-14-dev clang-format g++ ca-certificates
           g++-12 clang-19  # the compiler matrix (tools/test.sh); plain builds only
-          python3-smmap)  # the Python library, for the T9 comparison
+          python3-smmap  # the Python library, for the T9 comparison
+          # fuzz/oss_fuzz_build.sh: OSS-Fuzz's CXXFLAGS use libc++; seed
+          # corpora are zipped. tools/coverage.sh: llvm-profdata, llvm-cov.
+          libc++-14-dev libc++abi-14-dev zip unzip llvm-14)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \

@@ -28,7 +28,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 if [ ${#names[@]} -eq 0 ]; then
-  names=(manager_fuzzer sliding_cursor_fuzzer bad_input_fuzzer)
+  names=(manager_fuzzer sliding_cursor_fuzzer bad_input_fuzzer concurrency_fuzzer)
 fi
 
 cache=${SMMAP_CACHE:-$HOME/.cache/smmap}
