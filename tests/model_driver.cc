@@ -96,6 +96,10 @@ std::optional<uint64_t> Model::Acquire(int file, uint64_t ofs,
   const uint64_t id = next_id_++;
   regions_[id] = Region{file, index, begin, end, 1, 0};
   mapped_ += length;
+  ++mapped_total_;
+  bytes_total_ += length;
+  peak_mapped_ = std::max(peak_mapped_, mapped_);
+  peak_regions_ = std::max<uint64_t>(peak_regions_, regions_.size());
   return id;
 }
 
@@ -121,6 +125,7 @@ bool Model::Evict() {
   mapped_ -= Pages(victim->second.begin, victim->second.end);
   regions_.erase(victim);
   ++evictions_;
+  ++unmapped_total_;
   return true;
 }
 
@@ -131,6 +136,7 @@ size_t Model::Collect() {
       mapped_ -= Pages(it->second.begin, it->second.end);
       it = regions_.erase(it);
       ++n;
+      ++unmapped_total_;
     } else {
       ++it;
     }
@@ -182,11 +188,15 @@ void ModelDriver::NewManager() {
   options.max_open_files = p_.max_files;
   if (p_.greedy) {
     auto mman = GreedyMemmapManager::Create(options);
-    if (!mman.ok()) return Fail(std::string(mman.status().message()));
+    if (!mman.ok()) {
+      return Fail(absl::StrCat("Create: ", mman.status().ToString()));
+    }
     mman_ = std::move(*mman);
   } else {
     auto mman = TilingMemmapManager::Create(options);
-    if (!mman.ok()) return Fail(std::string(mman.status().message()));
+    if (!mman.ok()) {
+      return Fail(absl::StrCat("Create: ", mman.status().ToString()));
+    }
     mman_ = std::move(*mman);
   }
   std::vector<uint64_t> sizes;
@@ -231,7 +241,7 @@ std::string ModelDriver::Run(Choices& choices, int steps) {
     CheckCounters();
   }
   fixed_.clear();
-  if (choices.Bool()) mman_->Close();
+  if (mman_ != nullptr && choices.Bool()) mman_->Close();
   mman_.reset();  // sliding cursors may outlive the manager
   sliding_.clear();
   const size_t fds = CountOpenFds();
@@ -531,6 +541,16 @@ void ModelDriver::CheckCounters() {
                " != ", model_->evictions());
   DRIVER_CHECK(stats.soft_budget_overruns == model_->overruns(),
                stats.soft_budget_overruns, " != ", model_->overruns());
+  DRIVER_CHECK(stats.regions_mapped == model_->mapped_total(),
+               stats.regions_mapped, " != ", model_->mapped_total());
+  DRIVER_CHECK(stats.regions_unmapped == model_->unmapped_total(),
+               stats.regions_unmapped, " != ", model_->unmapped_total());
+  DRIVER_CHECK(stats.bytes_mapped_total == model_->bytes_total(),
+               stats.bytes_mapped_total, " != ", model_->bytes_total());
+  DRIVER_CHECK(stats.peak_mapped_bytes == model_->peak_mapped(),
+               stats.peak_mapped_bytes, " != ", model_->peak_mapped());
+  DRIVER_CHECK(stats.peak_regions == model_->peak_regions(), stats.peak_regions,
+               " != ", model_->peak_regions());
   DRIVER_CHECK(mman_->num_open_files() <= p_.max_files,
                mman_->num_open_files());
   if (p_.hard) {

@@ -114,6 +114,11 @@ class Model {
   uint64_t misses() const { return misses_; }
   uint64_t evictions() const { return evictions_; }
   uint64_t overruns() const { return overruns_; }
+  uint64_t mapped_total() const { return mapped_total_; }  // regions mapped
+  uint64_t unmapped_total() const { return unmapped_total_; }
+  uint64_t bytes_total() const { return bytes_total_; }
+  uint64_t peak_mapped() const { return peak_mapped_; }
+  uint64_t peak_regions() const { return peak_regions_; }
 
  private:
   bool Evict();
@@ -129,6 +134,11 @@ class Model {
   uint64_t misses_ = 0;
   uint64_t evictions_ = 0;
   uint64_t overruns_ = 0;
+  uint64_t mapped_total_ = 0;
+  uint64_t unmapped_total_ = 0;
+  uint64_t bytes_total_ = 0;
+  uint64_t peak_mapped_ = 0;
+  uint64_t peak_regions_ = 0;
 };
 
 // A file the driver reads: its name for the manager and its bytes.
