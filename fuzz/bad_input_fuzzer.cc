@@ -209,7 +209,8 @@ class Harness {
   template <typename OkMatches>
   std::vector<Outcome> Expect(const absl::Status& s,
                               const std::vector<Outcome>& expected,
-                              const std::string& what, OkMatches ok_matches) {
+                              const std::string& what, OkMatches ok_matches,
+                              const std::string& got_ok = "") {
     std::vector<Outcome> matched;
     for (const Outcome& o : expected) {
       if (o.code != s.code()) continue;
@@ -221,6 +222,7 @@ class Harness {
       smmap::fuzz::Die(
           __FILE__, __LINE__, "outcome expected",
           absl::StrCat(what, " (file size ", size(), "): got ", s.ToString(),
+                       s.ok() ? absl::StrCat(" (", got_ok, ")") : "",
                        "; expected one of: ", absl::StrJoin(wanted, "; ")));
     }
     return matched;
@@ -635,12 +637,16 @@ class Harness {
                   const std::vector<Outcome>& expected, ManagerRecord* mgr,
                   const std::string& name, uint64_t ofs,
                   const std::string& what) {
-    const std::vector<Outcome> matched =
-        Expect(got.status(), expected, what, [&](const Outcome& o) {
+    const std::vector<Outcome> matched = Expect(
+        got.status(), expected, what,
+        [&](const Outcome& o) {
           return got->ofs() == ofs && got->size() == o.size &&
                  got->file_size() == o.file_size && !got->closed() &&
                  got->buffer().size() == o.size;
-        });
+        },
+        got.ok() ? absl::StrCat("ofs ", got->ofs(), ", size ", got->size(),
+                                ", file_size ", got->file_size())
+                 : "");
     auto it = mgr->names.find(name);
     if (matched.front().touches) {
       NameRecord& record = mgr->names[name];
@@ -708,7 +714,10 @@ class Harness {
             [&](const Outcome& o) {
               return got->ofs() == ofs && got->size() == o.size &&
                      got->file_size() == o.file_size;
-            });
+            },
+            got.ok() ? absl::StrCat("ofs ", got->ofs(), ", size ", got->size(),
+                                    ", file_size ", got->file_size())
+                     : "");
         if (matched.front().touches) Learn(&mgr_->names[name], matched);
         if (got.ok()) {
           sliding_ = std::move(*got);
