@@ -59,7 +59,10 @@ TEST(TutorialTest, Cursors) {
     EXPECT_EQ(scoped.size(), fc.size());
     absl::Span<const uint8_t> data = scoped.buffer();
     EXPECT_EQ(data[0], 0);
-    EXPECT_EQ(data.back(), data[scoped.size() - 1]);
+    // >>> assert data[-1] == data[c.size - 1]   # the final byte, b'\xee'
+    ASSERT_EQ(data.size(), 20u);
+    EXPECT_EQ(data.back(), 0xee);
+    EXPECT_EQ(data[scoped.size() - 1], 0xee);
     c = std::move(scoped);  // keep it, to look at it once closed
     EXPECT_TRUE(scoped.closed());
     c.Close();
