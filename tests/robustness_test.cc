@@ -292,6 +292,16 @@ std::vector<Row> Rows() {
                    absl::StatusCode::kFailedPrecondition,
                    {"bound to no manager (default-constructed or moved from)"}};
   });
+  add("moved-from sliding cursor: empty", [] {
+    TestFile file = Sample();
+    TilingMemmapManager mman;
+    absl::StatusOr<SlidingCursor> c = mman.MakeSlidingCursor(file.path());
+    SlidingCursor taken = std::move(*c);
+    return Outcome{
+        c->size() != 0 ? absl::InternalError("not empty") : c->At(0).status(),
+        absl::StatusCode::kOutOfRange,
+        {"Index(0) out of range for the sliding cursor of size(0)"}};
+  });
   add("sliding cursor after its manager was destroyed: still reads", [] {
     TestFile file = Sample();
     auto mman = std::make_unique<TilingMemmapManager>();
@@ -595,6 +605,20 @@ TEST_P(RobustnessTest, GivesTheDocumentedStatus) {
 }
 
 TEST(RobustnessTableTest, HasAtLeast25Rows) { EXPECT_GE(Rows().size(), 25u); }
+
+// README: each error row checks its exact code and message; each row that
+// must succeed checks, inside its run(), the bytes or sizes that show it did
+// (a wrong result turns into an Internal error).
+TEST(RobustnessTableTest, EveryErrorRowChecksItsMessage) {
+  for (const Row& row : Rows()) {
+    const Outcome outcome = row.run();
+    if (outcome.code == absl::StatusCode::kOk) continue;
+    EXPECT_FALSE(outcome.message_has.empty()) << row.name;
+    for (const std::string& part : outcome.message_has) {
+      EXPECT_FALSE(part.empty()) << row.name;
+    }
+  }
+}
 
 INSTANTIATE_TEST_SUITE_P(Rows, RobustnessTest, ::testing::ValuesIn(Rows()),
                          [](const ::testing::TestParamInfo<Row>& info) {
