@@ -1,6 +1,6 @@
 // Bad inputs and hostile situations, one row each: what is done, the exact
 // Status code expected, and what its message must name (the file and the
-// numbers). DESIGN.md section 5 is the contract.
+// numbers). docs/design.md section 5 is the contract.
 
 #include <fcntl.h>
 #include <linux/capability.h>
