@@ -82,7 +82,9 @@ class MemmapManager {
   //    overflowing; not a regular file; a negative descriptor.
   //  - NotFound, PermissionDenied, ...: opening or examining the file.
   //  - ResourceExhausted: hard budget reached with every region in use;
-  //    mmap failing even after unused regions were collected.
+  //    mmap failing (ENOMEM) or open running out of descriptors
+  //    (EMFILE, ENFILE) even after what was cached was given back and the
+  //    call retried once, or at once when nothing was cached.
   //  - FailedPrecondition: the manager is closed; a descriptor that is not
   //    open.
   // An empty file gives an open cursor of size 0 at offset 0.
@@ -140,7 +142,9 @@ class MemmapManager {
   uint64_t max_open_files() const;
   bool hard_limits() const;
 
-  // A consistent snapshot of the manager's counters.
+  // A snapshot of the manager's counters, copied under its lock: consistent
+  // with each other, but for unmap_failures, which may lag (see
+  // ManagerStats).
   ManagerStats stats() const;
 
  protected:

@@ -79,7 +79,7 @@ struct ManagerOptions {
   // Populate each new region's page tables right after mapping it
   // (MADV_POPULATE_READ, or MADV_WILLNEED before Linux 5.14), after the
   // manager's lock is released. On files already in the page cache this
-  // does not speed scans up and slows small windows down (PERFORMANCE.md,
+  // does not speed scans up and slows small windows down (docs/performance.md,
   // L7).
   // Default: false.
   bool populate = false;

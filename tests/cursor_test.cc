@@ -3,14 +3,19 @@
 
 #include "smmap/cursor.h"
 
+#include <limits.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <cstdint>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "smmap/manager.h"
@@ -27,6 +32,28 @@ const uint64_t kPage = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
 
 std::string Str(absl::Span<const uint8_t> bytes) {
   return std::string(bytes.begin(), bytes.end());
+}
+
+// The start address of the process's mapping of `path` at file offset
+// `offset`, from /proc/self/maps ("start-end perms offset dev inode path").
+absl::StatusOr<uintptr_t> MappingAddress(const std::string& path,
+                                         uint64_t offset) {
+  char real[PATH_MAX];
+  if (::realpath(path.c_str(), real) == nullptr) {
+    return absl::NotFoundError("realpath(" + path + ")");
+  }
+  std::ifstream maps("/proc/self/maps");
+  for (std::string line; std::getline(maps, line);) {
+    std::istringstream fields(line);
+    std::string range, perms, file_offset, device, inode, name;
+    fields >> range >> perms >> file_offset >> device >> inode >> name;
+    if (name != real || std::stoull(file_offset, nullptr, 16) != offset) {
+      continue;
+    }
+    return static_cast<uintptr_t>(
+        std::stoull(range.substr(0, range.find('-')), nullptr, 16));
+  }
+  return absl::NotFoundError("no mapping of " + path);
 }
 
 class CursorTest : public ::testing::Test {
@@ -58,8 +85,24 @@ TEST_F(CursorTest, GeometryAndBuffer) {
   EXPECT_FALSE(c.IncludesOfs(300));
   EXPECT_EQ(c.buffer().size(), 200u);
   EXPECT_EQ(Str(c.buffer()), file_.Range(100, 200));
-  // Zero-copy: the same bytes twice are the same memory.
-  EXPECT_EQ(c.buffer().data(), c.buffer().data());
+  // Zero-copy: the view is the mapping of the file itself, at the cursor's
+  // offset into its region (which starts at file offset 0).
+  ASSERT_OK_AND_ASSIGN(uintptr_t mapping, MappingAddress(file_.path(), 0));
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(c.buffer().data()), mapping + 100);
+}
+
+TEST_F(CursorTest, TwoCursorsOnOneRegionShareItsMemory) {
+  // Regions start every window / 2 = one page: both requests fit the
+  // region at file offset kPage.
+  ASSERT_OK_AND_ASSIGN(FixedCursor a,
+                       mman_->MakeCursor(file_.path(), kPage + 10, 20));
+  ASSERT_OK_AND_ASSIGN(FixedCursor b,
+                       mman_->MakeCursor(file_.path(), kPage + 25, 100));
+  EXPECT_EQ(mman_->num_open_regions(), 1u);
+  EXPECT_EQ(b.buffer().data(), a.buffer().data() + 15);
+  ASSERT_OK_AND_ASSIGN(uintptr_t mapping, MappingAddress(file_.path(), kPage));
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(a.buffer().data()), mapping + 10);
+  EXPECT_EQ(Str(b.buffer()), file_.Range(kPage + 25, 100));
 }
 
 TEST_F(CursorTest, ReleaseIsStrictCloseIsIdempotent) {

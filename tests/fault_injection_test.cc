@@ -60,15 +60,23 @@ class ScriptedFaults final : public FaultInjector {
     std::lock_guard<std::mutex> lock(mu_);
     return calls_[call];
   }
+  // How many scripted failures were injected.
+  int fired() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return fired_;
+  }
   int BeforeCall(Syscall call) override {
     std::lock_guard<std::mutex> lock(mu_);
     const int n = ++calls_[call];
     auto it = script_.find({call, n});
-    return it == script_.end() ? 0 : it->second;
+    if (it == script_.end()) return 0;
+    ++fired_;
+    return it->second;
   }
 
  private:
   std::mutex mu_;
+  int fired_ = 0;
   std::map<Syscall, int> calls_;
   std::map<std::pair<Syscall, int>, int> script_;
 };
@@ -303,44 +311,128 @@ TEST_F(FaultInjectionTest, MadviseFailureIsOnlyAHint) {
   EXPECT_EQ(faults.calls(Syscall::kMadvise), 1);
 }
 
+// The code a failing `call` with `err` gives, where nothing absorbs it.
+absl::StatusCode ExpectedCode(int err) {
+  switch (err) {
+    case ENOMEM:
+    case EMFILE:
+      return absl::StatusCode::kResourceExhausted;
+    case EACCES:
+      return absl::StatusCode::kPermissionDenied;
+    default:
+      return absl::ErrnoToStatusCode(err);  // EIO: kUnknown
+  }
+}
+
 TEST_F(FaultInjectionTest, EveryCallFailingInTurn) {
   // For each system call and each of its first calls in a small scenario:
-  // make that one call fail, run the scenario, and check that the manager
-  // reports a Status or copes, and ends clean.
-  for (Syscall call : {Syscall::kOpen, Syscall::kFstat, Syscall::kMmap,
-                       Syscall::kMunmap, Syscall::kClose}) {
-    for (int nth = 1; nth <= 4; ++nth) {
+  // make that one call fail, run the scenario, and check that the fault
+  // fired when the scenario reached that call, that exactly the step making
+  // the call failed with the code and message of that call and errno (or
+  // succeeded where the manager absorbs the failure: munmap is retried,
+  // close releases the descriptor anyway, an mmap ENOMEM is retried after
+  // unmapping what is unused), that every other step read the right bytes,
+  // and that the manager ends clean.
+  struct Step {
+    const TestFile* file;
+    uint64_t page;
+  };
+  const std::vector<Step> steps = {
+      {&file_, 0}, {&other_, 3}, {&file_, 6}, {&file_, 1}};
+  const std::vector<Syscall> calls = {Syscall::kStat,   Syscall::kOpen,
+                                      Syscall::kFstat,  Syscall::kMmap,
+                                      Syscall::kMunmap, Syscall::kClose};
+  // How many of each call the scenario makes when nothing fails.
+  std::map<Syscall, int> clean_calls;
+  {
+    ScriptedFaults faults;
+    {
+      auto mman = Tiling(/*budget_windows=*/2, /*max_files=*/1);
+      for (const Step& step : steps) {
+        ASSERT_OK(mman->MakeCursor(step.file->path(), step.page * kPage, 16));
+      }
+    }
+    for (Syscall call : calls) clean_calls[call] = faults.calls(call);
+  }
+  // Each of these calls is failed in turn below, and one more that the
+  // scenario never makes.
+  EXPECT_EQ(clean_calls[Syscall::kStat], 2);  // once per path
+  EXPECT_EQ(clean_calls[Syscall::kOpen], 3);  // one descriptor at a time
+  EXPECT_EQ(clean_calls[Syscall::kMmap], 4);
+  EXPECT_GE(clean_calls[Syscall::kFstat], 4);
+  EXPECT_GE(clean_calls[Syscall::kMunmap], 4);
+  EXPECT_GE(clean_calls[Syscall::kClose], 3);
+
+  int fired_total = 0;
+  for (Syscall call : calls) {
+    for (int nth = 1; nth <= clean_calls[call] + 1; ++nth) {
       for (int err : {ENOMEM, EMFILE, EACCES, EIO}) {
         SCOPED_TRACE(absl::StrCat(internal::os::SyscallName(call), " #", nth,
                                   " errno ", err));
         ScriptedFaults faults;
+        int failed_steps = 0;
         {
           auto mman = Tiling(/*budget_windows=*/2, /*max_files=*/1);
           faults.Fail(call, err, nth, nth);
-          for (uint64_t page : {0, 3, 6, 1}) {
-            const TestFile& f = page == 3 ? other_ : file_;
+          for (size_t i = 0; i < steps.size(); ++i) {
+            const TestFile& f = *steps[i].file;
+            const uint64_t offset = steps[i].page * kPage;
+            const int before = faults.calls(call);
+            const bool had_unused = mman->num_open_regions() > 0;
             {
               absl::StatusOr<FixedCursor> c =
-                  mman->MakeCursor(f.path(), page * kPage, 16);
-              if (c.ok()) {
-                ASSERT_EQ(std::string(c->buffer().begin(), c->buffer().end()),
-                          f.Range(page * kPage, 16));
+                  mman->MakeCursor(f.path(), offset, 16);
+              const bool made_the_call =
+                  before < nth && nth <= faults.calls(call);
+              const bool absorbed =
+                  call == Syscall::kMunmap || call == Syscall::kClose ||
+                  (call == Syscall::kMmap && err == ENOMEM && had_unused);
+              if (made_the_call && !absorbed) {
+                ++failed_steps;
+                EXPECT_THAT(c, StatusIs(ExpectedCode(err),
+                                        HasSubstr(absl::StrCat(
+                                            internal::os::SyscallName(call),
+                                            "(", f.path()))));
+                if (call == Syscall::kOpen && err == EMFILE) {
+                  // max_files 1: the idle descriptor was closed before.
+                  EXPECT_THAT(c.status().message(),
+                              HasSubstr("and the manager held none it "
+                                        "could close"));
+                }
+                if (call == Syscall::kMmap && err == ENOMEM) {
+                  EXPECT_THAT(c.status().message(),
+                              HasSubstr("no region was unused, nothing to "
+                                        "retry"));
+                }
               } else {
-                EXPECT_THAT(c.status().message(), HasSubstr(f.path()));
+                ASSERT_OK(c);
+                ASSERT_EQ(std::string(c->buffer().begin(), c->buffer().end()),
+                          f.Range(offset, 16));
               }
             }
             EXPECT_EQ(mman->num_open_cursors(), 0u);
             EXPECT_EQ(mman->num_used_regions(), 0u);
             EXPECT_LE(mman->mapped_memory_size(), 4 * kPage);
           }
+          EXPECT_EQ(mman->stats().unmap_failures, 0u);  // munmap retried
           mman->Collect();
           EXPECT_EQ(mman->num_open_regions(), 0u);
           EXPECT_EQ(mman->num_open_files(), 0u);
         }
+        // The fault fired if and only if the scenario reached that call
+        // (a failed step may make later ones repeat a call, never skip
+        // one the clean run made).
+        EXPECT_EQ(faults.fired(), nth <= clean_calls[call] ? 1 : 0)
+            << "calls made: " << faults.calls(call);
+        EXPECT_LE(failed_steps, faults.fired());
+        fired_total += faults.fired();
         EXPECT_EQ(CountOpenFds(), fds_);
       }
     }
   }
+  int want_fired = 0;
+  for (Syscall call : calls) want_fired += 4 * clean_calls[call];
+  EXPECT_EQ(fired_total, want_fired);
 }
 
 // --- Real limits, in child processes

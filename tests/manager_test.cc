@@ -4,7 +4,9 @@
 #include "smmap/manager.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +18,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "smmap/cursor.h"
@@ -46,15 +49,64 @@ std::unique_ptr<TilingMemmapManager> Tiling(ManagerOptions options) {
 
 // --- Options -----------------------------------------------------------------
 
+// A quarter of this process's soft RLIMIT_NOFILE, clamped to [1, 4096].
+uint64_t DefaultOpenFiles() {
+  struct rlimit limit;
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
+  const uint64_t soft = limit.rlim_cur == RLIM_INFINITY ? 1024 : limit.rlim_cur;
+  return std::clamp<uint64_t>(soft / 4, 1, 4096);
+}
+
 TEST(OptionsTest, Defaults) {
   TilingMemmapManager tiling;
   EXPECT_EQ(tiling.window_size(), uint64_t{1} << 30);
   EXPECT_EQ(tiling.max_memory_size(), uint64_t{8} << 30);
-  EXPECT_GE(tiling.max_open_files(), 1u);
+  EXPECT_EQ(tiling.max_open_files(), DefaultOpenFiles());
   EXPECT_FALSE(tiling.hard_limits());
   GreedyMemmapManager greedy;
   EXPECT_EQ(greedy.window_size(), 0u);
   EXPECT_EQ(greedy.max_memory_size(), uint64_t{8} << 30);
+  EXPECT_EQ(greedy.max_open_files(), DefaultOpenFiles());
+}
+
+// The default max_open_files is a quarter of RLIMIT_NOFILE's soft limit,
+// clamped to [1, 4096]: checked in a child process for soft limits that
+// land below, inside and above that range.
+TEST(OptionsTest, DefaultMaxOpenFilesFollowsTheSoftLimit) {
+  struct rlimit limit;
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &limit), 0);
+  std::vector<rlim_t> softs = {1, 3, 4, 7, 8, 41, 400, 4 * 1000 + 3};
+  for (rlim_t soft :
+       {rlim_t{4 * 4096 + 3}, rlim_t{4 * 4096 + 4}, rlim_t{20000}}) {
+    if (limit.rlim_max == RLIM_INFINITY || soft <= limit.rlim_max) {
+      softs.push_back(soft);
+    }
+  }
+  for (rlim_t soft : softs) {
+    SCOPED_TRACE(absl::StrCat("soft limit ", soft));
+    const uint64_t want = std::clamp<uint64_t>(soft / 4, 1, 4096);
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      struct rlimit lowered = limit;
+      lowered.rlim_cur = soft;
+      if (::setrlimit(RLIMIT_NOFILE, &lowered) != 0) ::_exit(2);
+      TilingMemmapManager tiling;
+      GreedyMemmapManager greedy;
+      ManagerOptions options;
+      auto created = TilingMemmapManager::Create(options);
+      if (!created.ok()) ::_exit(3);
+      ::_exit(tiling.max_open_files() == want &&
+                      greedy.max_open_files() == want &&
+                      (*created)->max_open_files() == want
+                  ? 0
+                  : 1);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "want " << want;
+  }
 }
 
 TEST(OptionsTest, WindowIsRoundedToTwoPagesOr4MiB) {

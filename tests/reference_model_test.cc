@@ -2,8 +2,12 @@
 // files, with a tiny window and tiny budgets, applied to a manager and to a
 // naive model of it (tests/model_driver.h), compared after every step.
 //
-// Seeds: a fixed list, or SMMAP_SEED=<n> to replay one. Each run prints its
-// seed and parameters.
+// Seeds: a fixed list, or SMMAP_SEED=<n> to replay one:
+//
+//   SMMAP_SEED=12345 bazel test //tests:reference_model_test
+//
+// (the target inherits SMMAP_SEED: env_inherit in tests/BUILD). Each run
+// prints its seed and parameters.
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -1,6 +1,6 @@
 // Bad inputs and hostile situations, one row each: what is done, the exact
 // Status code expected, and what its message must name (the file and the
-// numbers). DESIGN.md section 5 is the contract.
+// numbers). docs/design.md section 5 is the contract.
 
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -302,6 +302,16 @@ std::vector<Row> Rows() {
     return Outcome{c->NextCursor().status(),
                    absl::StatusCode::kFailedPrecondition,
                    {"bound to no manager (default-constructed or moved from)"}};
+  });
+  add("moved-from sliding cursor: empty", [] {
+    TestFile file = Sample();
+    TilingMemmapManager mman;
+    absl::StatusOr<SlidingCursor> c = mman.MakeSlidingCursor(file.path());
+    SlidingCursor taken = std::move(*c);
+    return Outcome{
+        c->size() != 0 ? absl::InternalError("not empty") : c->At(0).status(),
+        absl::StatusCode::kOutOfRange,
+        {"Index(0) out of range for the sliding cursor of size(0)"}};
   });
   add("sliding cursor after its manager was destroyed: still reads", [] {
     TestFile file = Sample();
@@ -618,6 +628,20 @@ TEST_P(RobustnessTest, GivesTheDocumentedStatus) {
 }
 
 TEST(RobustnessTableTest, HasAtLeast25Rows) { EXPECT_GE(Rows().size(), 25u); }
+
+// README: each error row checks its exact code and message; each row that
+// must succeed checks, inside its run(), the bytes or sizes that show it did
+// (a wrong result turns into an Internal error).
+TEST(RobustnessTableTest, EveryErrorRowChecksItsMessage) {
+  for (const Row& row : Rows()) {
+    const Outcome outcome = row.run();
+    if (outcome.code == absl::StatusCode::kOk) continue;
+    EXPECT_FALSE(outcome.message_has.empty()) << row.name;
+    for (const std::string& part : outcome.message_has) {
+      EXPECT_FALSE(part.empty()) << row.name;
+    }
+  }
+}
 
 INSTANTIATE_TEST_SUITE_P(Rows, RobustnessTest, ::testing::ValuesIn(Rows()),
                          [](const ::testing::TestParamInfo<Row>& info) {

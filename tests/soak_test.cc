@@ -2,6 +2,9 @@
 //
 //   SMMAP_SOAK_SECONDS=180 bazel test --config=asan //tests:soak_test
 //
+// (default 120 s; the target inherits SMMAP_SOAK_SECONDS: env_inherit in
+// tests/BUILD).
+//
 // Threads make, read and release cursors at random on one manager with tiny
 // budgets, while another process keeps rewriting the files: replacing two
 // of them by rename, and cutting and regrowing the third in place (read

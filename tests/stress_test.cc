@@ -7,9 +7,11 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <string>
 #include <thread>
@@ -65,19 +67,43 @@ std::unique_ptr<MemmapManager> MakeManager(const StressParams& p) {
 }
 
 // OK, or the errors a thread may meet when others hold the budget (hard
-// limits) or the manager was closed.
-bool Acceptable(const absl::Status& status, bool hard) {
+// limits) or the manager was closed (FailedPrecondition only then: the
+// caller passes `closed`, read after the call).
+bool Acceptable(const absl::Status& status, bool hard, bool closed) {
   return status.ok() || (hard && absl::IsResourceExhausted(status)) ||
-         absl::IsFailedPrecondition(status);
+         (closed && absl::IsFailedPrecondition(status));
 }
+
+// A one-shot latch (std::latch is C++20): Wait() returns once CountDown()
+// was called `count` times.
+class Latch {
+ public:
+  explicit Latch(int count) : count_(count) {}
+  void CountDown() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (--count_ == 0) cv_.notify_all();
+  }
+  void Wait() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return count_ <= 0; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int count_;
+};
 
 std::string Str(absl::Span<const uint8_t> bytes) {
   return std::string(bytes.begin(), bytes.end());
 }
 
 // One thread's random work on `mman`; returns the number of checked reads.
+// If `halfway` is set, it is called after steps / 2 steps, while the thread
+// still holds its cursors.
 int Work(MemmapManager& mman, const std::vector<TestFile>& files, bool hard,
-         uint64_t seed, int steps) {
+         uint64_t seed, int steps,
+         const std::function<void(int checks)>& halfway = nullptr) {
   std::mt19937_64 rng(seed);
   auto uniform = [&rng](uint64_t lo, uint64_t hi) {
     return std::uniform_int_distribution<uint64_t>(lo, hi)(rng);
@@ -86,6 +112,7 @@ int Work(MemmapManager& mman, const std::vector<TestFile>& files, bool hard,
   std::vector<std::pair<SlidingCursor, int>> slides;
   int checks = 0;
   for (int step = 0; step < steps; ++step) {
+    if (halfway && step == steps / 2) halfway(checks);
     const int f = static_cast<int>(uniform(0, files.size() - 1));
     const TestFile& file = files[f];
     const uint64_t op = uniform(0, 9);
@@ -93,7 +120,12 @@ int Work(MemmapManager& mman, const std::vector<TestFile>& files, bool hard,
       const uint64_t ofs = uniform(0, file.size() - 1);
       absl::StatusOr<FixedCursor> c =
           mman.MakeCursor(file.path(), ofs, uniform(0, 2 * kPage));
-      EXPECT_TRUE(Acceptable(c.status(), hard)) << c.status();
+      if (mman.closed()) {
+        // Closed before the call, or during it: nothing new after Close().
+        EXPECT_TRUE(c.ok() || absl::IsFailedPrecondition(c.status()))
+            << c.status();
+      }
+      EXPECT_TRUE(Acceptable(c.status(), hard, mman.closed())) << c.status();
       if (!c.ok()) continue;
       EXPECT_EQ(Str(c->buffer()), file.Range(c->ofs(), c->size()));
       ++checks;
@@ -112,7 +144,7 @@ int Work(MemmapManager& mman, const std::vector<TestFile>& files, bool hard,
         }
       } else {
         EXPECT_TRUE(absl::IsOutOfRange(next.status()) ||
-                    Acceptable(next.status(), hard))
+                    Acceptable(next.status(), hard, mman.closed()))
             << next.status();
       }
     } else if (op < 6 && !held.empty()) {
@@ -124,7 +156,7 @@ int Work(MemmapManager& mman, const std::vector<TestFile>& files, bool hard,
     } else if (op < 9) {
       if (slides.empty() || uniform(0, 3) == 0) {
         absl::StatusOr<SlidingCursor> s = mman.MakeSlidingCursor(file.path());
-        EXPECT_TRUE(Acceptable(s.status(), hard)) << s.status();
+        EXPECT_TRUE(Acceptable(s.status(), hard, mman.closed())) << s.status();
         if (!s.ok()) continue;
         if (slides.size() >= 2) slides.erase(slides.begin());
         slides.emplace_back(std::move(*s), f);
@@ -139,7 +171,7 @@ int Work(MemmapManager& mman, const std::vector<TestFile>& files, bool hard,
           cursor.ForEachChunk(i, len, [&got](absl::Span<const uint8_t> chunk) {
             got.append(chunk.begin(), chunk.end());
           });
-      EXPECT_TRUE(Acceptable(status, hard)) << status;
+      EXPECT_TRUE(Acceptable(status, hard, mman.closed())) << status;
       if (status.ok()) {
         EXPECT_EQ(got, sfile.Range(i, len));
         ++checks;
@@ -188,22 +220,43 @@ TEST_P(StressTest, CloseWhileOtherThreadsWork) {
   std::vector<TestFile> files = MakeFiles(200);
   const size_t baseline = CountOpenFds();
   std::unique_ptr<MemmapManager> mman = MakeManager(p);
-  std::atomic<bool> closed{false};
+  // Every thread works halfway, then waits, holding its cursors, while the
+  // manager is closed; then it goes on working against the closed manager.
+  Latch halfway(kThreads);
+  Latch closed(1);
+  std::atomic<int> checks_before{0};
+  std::atomic<int> checks_after{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
-      // Work() accepts FailedPrecondition once the manager is closed.
-      Work(*mman, files, p.hard, 2000 + static_cast<uint64_t>(t), 800);
-      if (closed.load()) {
-        EXPECT_THAT(mman->MakeCursor(files[0].path()),
-                    StatusIs(absl::StatusCode::kFailedPrecondition));
-      }
+      int before = 0;
+      const int checks =
+          Work(*mman, files, p.hard, 2000 + static_cast<uint64_t>(t), 800,
+               [&](int checks_so_far) {
+                 before = checks_so_far;
+                 EXPECT_FALSE(mman->closed());
+                 halfway.CountDown();
+                 closed.Wait();
+                 EXPECT_TRUE(mman->closed());
+               });
+      checks_before += before;
+      checks_after += checks - before;
+      EXPECT_THAT(mman->MakeCursor(files[0].path()),
+                  StatusIs(absl::StatusCode::kFailedPrecondition));
+      EXPECT_THAT(mman->MakeSlidingCursor(files[0].path()),
+                  StatusIs(absl::StatusCode::kFailedPrecondition));
     });
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  halfway.Wait();
   mman->Close();
-  closed = true;
+  closed.CountDown();
   for (std::thread& t : threads) t.join();
+  // Work was done before the close (some of it under a hard budget of one
+  // region held by other threads), and cursors held across it were still
+  // read after it.
+  EXPECT_GT(checks_before.load(), p.hard ? kThreads : kThreads * 50)
+      << "after: " << checks_after.load();
+  EXPECT_GT(checks_after.load(), 0) << "before: " << checks_before.load();
   EXPECT_EQ(mman->num_open_cursors(), 0u);
   EXPECT_EQ(mman->mapped_memory_size(), 0u);
   EXPECT_EQ(mman->num_open_regions(), 0u);
@@ -216,6 +269,8 @@ TEST_P(StressTest, DestroyManagerWhileOtherThreadsHoldCursors) {
   const size_t baseline = CountOpenFds();
   std::unique_ptr<MemmapManager> mman = MakeManager(p);
   std::atomic<int> ready{0};
+  std::atomic<int> fixed_made{0};
+  std::atomic<int> sliding_made{0};
   std::atomic<bool> destroyed{false};
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
@@ -225,6 +280,11 @@ TEST_P(StressTest, DestroyManagerWhileOtherThreadsHoldCursors) {
       absl::StatusOr<FixedCursor> fixed = mman->MakeCursor(file.path(), 7, 100);
       absl::StatusOr<SlidingCursor> sliding =
           mman->MakeSlidingCursor(file.path());
+      EXPECT_TRUE(Acceptable(fixed.status(), p.hard, false)) << fixed.status();
+      EXPECT_TRUE(Acceptable(sliding.status(), p.hard, false))
+          << sliding.status();
+      fixed_made += fixed.ok() ? 1 : 0;
+      sliding_made += sliding.ok() ? 1 : 0;
       ready++;
       while (!destroyed.load()) std::this_thread::yield();
       if (fixed.ok()) {
@@ -252,6 +312,11 @@ TEST_P(StressTest, DestroyManagerWhileOtherThreadsHoldCursors) {
   mman.reset();
   destroyed = true;
   for (std::thread& t : threads) t.join();
+  // Soft budgets give every thread its cursors; a hard one of one region at
+  // least the first thread's.
+  if (!p.hard) EXPECT_EQ(fixed_made.load(), kThreads);
+  EXPECT_GE(fixed_made.load(), 1);
+  EXPECT_EQ(sliding_made.load(), kThreads);  // a sliding cursor maps lazily
   EXPECT_EQ(CountOpenFds(), baseline);
 }
 
