@@ -6,7 +6,7 @@
 #     compilers of the matrix: gcc-12 (g++) and clang-19; libc++ (the
 #     OSS-Fuzz build), zip, llvm-14 (coverage);
 #   - Debian's source packages of abseil, GoogleTest and Google Benchmark,
-#     whose upstream tarballs Bazel builds from source (DESIGN.md section 2),
+#     whose upstream tarballs Bazel builds from source (docs/design.md section 2),
 #     and Debian 13's abseil 20240722, which examples/monorepo also builds
 #     against.
 # Tarballs are kept in $SMMAP_CACHE (default ~/.cache/smmap), verified by

@@ -56,7 +56,7 @@ Commands:
                               FILE (default: a 256 MiB file made in a
                               temporary directory), in a large-folio and a
                               small-folio page cache, and print ratios
-                              against the targets of PERFORMANCE.md.
+                              against the targets of docs/performance.md.
 
 Options (all commands):
   --mode=greedy|tiling        Manager kind (default: tiling).

@@ -3,8 +3,8 @@
 // A thin wrapper over std::mutex carrying Abseil's thread-safety annotations,
 // so that clang's -Wthread-safety checks every guarded member (the pattern of
 // LevelDB's port::Mutex). smmap does not use absl::Mutex: abseil 20220623
-// makes TSan report a race inside absl::Mutex itself (DESIGN.md section 2),
-// which would break our users' TSan gates.
+// makes TSan report a race inside absl::Mutex itself (docs/design.md section
+// 2), which would break our users' TSan gates.
 //
 // Thread-safe.
 

@@ -8,7 +8,7 @@
 //
 // T11: two threads making cursors that miss, on two files of one manager,
 // against one thread; and the same scaling for the raw churn, since mmap
-// and munmap share the process's mmap lock (PERFORMANCE.md L14).
+// and munmap share the process's mmap lock (docs/performance.md L14).
 //
 // Each measurement runs for fixed-length phases of wall time; medians over
 // trials are printed with the targets. Not thread-safe (one run at a time).

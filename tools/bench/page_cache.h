@@ -3,7 +3,7 @@
 // On recent kernels a file read sequentially sits in the page cache as large
 // folios (2 MiB), which 2 MiB-aligned mappings map with one page-table entry
 // per fault; a file read randomly sits as 4 KiB folios. Results differ 2-4x
-// (PERFORMANCE.md), so benchmarks set the state explicitly and report it.
+// (docs/performance.md), so benchmarks set the state explicitly and report it.
 //
 // Thread-compatible.
 

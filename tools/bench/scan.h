@@ -1,6 +1,6 @@
 // The scan kernel of smmap's benchmarks and tool: XOR of 64-bit words with
 // four independent accumulators, so a scan is load-bound and cannot be
-// optimised away (PERFORMANCE.md, "How to measure").
+// optimised away (docs/performance.md, "How to measure").
 
 #ifndef SMMAP_TOOLS_BENCH_SCAN_H_
 #define SMMAP_TOOLS_BENCH_SCAN_H_

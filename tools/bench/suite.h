@@ -1,7 +1,7 @@
 // smmap's benchmark suite: the library and the raw baselines it must
 // approach, on the same file in the same process run, in a stated
 // page-cache state. Prints Google Benchmark's results, then a table of
-// ratios against the targets of PERFORMANCE.md (medians over repetitions).
+// ratios against the targets of docs/performance.md (medians over repetitions).
 //
 // Flags (besides Google Benchmark's own):
 //   --file=PATH     the file to read (default: a file of --size bytes made
