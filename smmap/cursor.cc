@@ -88,8 +88,9 @@ absl::StatusOr<FixedCursor> FixedCursor::MakeCursor(uint64_t offset,
         "MakeCursor() on a cursor bound to no manager (default-constructed "
         "or moved from)");
   }
-  SMMAP_ASSIGN_OR_RETURN(internal::FixedBinding binding,
-                         b_.core->MakeFixed(b_.file->ref(), offset, size));
+  internal::FixedBinding binding;
+  SMMAP_RETURN_IF_ERROR(
+      b_.core->MakeFixed(b_.file->ref(), offset, size, &binding));
   return FixedCursor(binding);
 }
 

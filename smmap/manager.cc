@@ -24,8 +24,8 @@ MemmapManager::~MemmapManager() { core_->Destroy(); }
 absl::StatusOr<FixedCursor> MemmapManager::MakeCursor(FileRef file,
                                                       uint64_t offset,
                                                       uint64_t size) {
-  SMMAP_ASSIGN_OR_RETURN(internal::FixedBinding binding,
-                         core_->MakeFixed(file, offset, size));
+  internal::FixedBinding binding;
+  SMMAP_RETURN_IF_ERROR(core_->MakeFixed(file, offset, size, &binding));
   return FixedCursor(binding);
 }
 

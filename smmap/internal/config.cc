@@ -88,7 +88,7 @@ Geometry::Geometry(const Config& config)
       window_size_(config.window_size),
       stride_shift_(Log2IfPowerOfTwo(config.stride)) {}
 
-absl::Status CheckRange(const FileRef& file, uint64_t offset, uint64_t size) {
+absl::Status RangeError(const FileRef& file, uint64_t offset, uint64_t size) {
   if (offset > kMaxOffset) {
     return absl::InvalidArgumentError(absl::StrCat(
         "offset(", offset,

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <limits>
 
+#include "absl/base/optimization.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "smmap/file_ref.h"
@@ -84,8 +85,17 @@ inline uint64_t RequestEnd(uint64_t file_size, uint64_t offset, uint64_t size) {
   return size == 0 || offset + size > file_size ? file_size : offset + size;
 }
 
-// InvalidArgument for offsets and sizes that no file can satisfy.
-absl::Status CheckRange(const FileRef& file, uint64_t offset, uint64_t size);
+// The InvalidArgument that CheckRange() gives.
+absl::Status RangeError(const FileRef& file, uint64_t offset, uint64_t size);
+// InvalidArgument for offsets and sizes that no file can satisfy. Inline:
+// every cursor request checks it.
+inline absl::Status CheckRange(const FileRef& file, uint64_t offset,
+                               uint64_t size) {
+  if (ABSL_PREDICT_TRUE(offset <= kMaxOffset && size <= kMaxOffset - offset)) {
+    return absl::OkStatus();
+  }
+  return RangeError(file, offset, size);
+}
 // InvalidArgument for names that denote no file (a negative descriptor, an
 // empty path, a NUL in a path).
 absl::Status CheckName(const FileRef& file);

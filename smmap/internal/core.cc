@@ -140,20 +140,24 @@ void Core::EndLoadLocked(FileEntry* file, Deferred* deferred) {
 
 // --- Manager operations ----------------------------------------------------
 
-absl::StatusOr<FixedBinding> Core::MakeFixed(const FileRef& file,
-                                             uint64_t offset, uint64_t size) {
+absl::Status Core::MakeFixed(const FileRef& file, uint64_t offset,
+                             uint64_t size, FixedBinding* cursor) {
   SMMAP_RETURN_IF_ERROR(CheckRange(file, offset, size));
-  SMMAP_RETURN_IF_ERROR(CheckName(file));
-  FixedBinding cursor;
-  absl::Status status;
-  {
-    Operation op(this);  // may delete this when it ends
-    Deferred& deferred = op.deferred();
-    if (TryFixedFromCacheLocked(file, offset, size, &cursor)) return cursor;
-    status = MakeFixedLocked(file, offset, size, &cursor, &deferred);
+  mu_.Lock();
+  // The fast path defers nothing. (No entry exists for a name CheckName()
+  // refuses, so it looks for the name first.)
+  if (TryFixedFromCacheLocked(file, offset, size, cursor)) {
+    mu_.Unlock();
+    return absl::OkStatus();
   }
-  if (!status.ok()) return status;
-  return cursor;
+  absl::Status status = CheckName(file);
+  Deferred deferred;
+  if (status.ok()) {
+    status = MakeFixedLocked(file, offset, size, cursor, &deferred);
+  }
+  mu_.Unlock();
+  Finish(this, deferred);
+  return status;
 }
 
 bool Core::TryFixedFromCacheLocked(const FileRef& file, uint64_t offset,

@@ -118,10 +118,11 @@ class Core final {
   void Destroy() ABSL_LOCKS_EXCLUDED(mu_);
 
   // --- Manager operations -------------------------------------------------
-  // A fixed cursor's binding on [offset, offset + size) of `file`.
-  absl::StatusOr<FixedBinding> MakeFixed(const FileRef& file, uint64_t offset,
-                                         uint64_t size)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  // Binds `cursor` to [offset, offset + size) of `file`.
+  // (An out-parameter, not a StatusOr: this is the hit path, and the
+  // cursor is made from it in place.)
+  absl::Status MakeFixed(const FileRef& file, uint64_t offset, uint64_t size,
+                         FixedBinding* cursor) ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<SlidingBinding> MakeSliding(const FileRef& file,
                                              uint64_t offset, uint64_t size)
       ABSL_LOCKS_EXCLUDED(mu_);

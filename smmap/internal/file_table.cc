@@ -17,19 +17,6 @@ FileTable::FileTable(uint64_t max_open_files)
     : max_open_files_(max_open_files),
       slots_(std::max<uint64_t>(max_open_files, 1)) {}
 
-FileEntry* FileTable::Find(const FileRef& file) {
-  if (file.is_fd()) {
-    auto it = by_fd_.find(file.fd());
-    return it == by_fd_.end() ? nullptr : it->second;
-  }
-  if (last_path_entry_ != nullptr && last_path_entry_->path == file.path()) {
-    return last_path_entry_;
-  }
-  auto it = by_path_.find(file.path());
-  if (it == by_path_.end()) return nullptr;
-  return last_path_entry_ = it->second;
-}
-
 FileEntry* FileTable::FindOrAdd(const FileRef& file) {
   FileEntry* entry = Find(file);
   if (entry == nullptr) {

@@ -157,6 +157,20 @@ class FileTable final {
   uint64_t fd_evictions_ = 0;
 };
 
+// On the hit path of every cursor made: inline.
+inline FileEntry* FileTable::Find(const FileRef& file) {
+  if (file.is_fd()) {
+    auto it = by_fd_.find(file.fd());
+    return it == by_fd_.end() ? nullptr : it->second;
+  }
+  if (last_path_entry_ != nullptr && last_path_entry_->path == file.path()) {
+    return last_path_entry_;
+  }
+  auto it = by_path_.find(file.path());
+  if (it == by_path_.end()) return nullptr;
+  return last_path_entry_ = it->second;
+}
+
 }  // namespace internal
 }  // namespace smmap
 

@@ -14,42 +14,6 @@ namespace internal {
 RegionCache::RegionCache(uint64_t max_memory_size, bool hard_limits)
     : budget_(max_memory_size), hard_(hard_limits) {}
 
-Region* RegionCache::Find(const FileEntry& file, uint64_t index,
-                          uint64_t end) const {
-  if (auto it = file.regions.find(index);
-      it != file.regions.end() && it->second->end() >= end) {
-    return it->second;
-  }
-  if (index > 0) {
-    if (auto it = file.regions.find(index - 1);
-        it != file.regions.end() && it->second->end() >= end) {
-      return it->second;
-    }
-  }
-  return nullptr;
-}
-
-void RegionCache::Pin(Region* region) {
-  if (region->pins++ == 0) {
-    if (lru_.Contains(region)) lru_.Remove(region);
-    ++num_used_;
-  }
-}
-
-bool RegionCache::TryUnpin(Region* region, bool closed) {
-  if (region->pins > 1) {
-    --region->pins;
-    return true;
-  }
-  if (!region->attached || closed || mapped_bytes_ > budget_) {
-    return false;  // unpinning would unmap something
-  }
-  region->pins = 0;
-  --num_used_;
-  lru_.PushBack(region);
-  return true;
-}
-
 void RegionCache::Unpin(Region* region, bool closed, Releases* releases,
                         OnDrop on_drop) {
   if (--region->pins != 0) return;

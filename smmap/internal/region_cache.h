@@ -135,6 +135,45 @@ class RegionCache final {
   ManagerStats stats_;  // only the region counters
 };
 
+// The hit path, inline: Find(), Pin() and TryUnpin() run on every cursor
+// made and released on a cached region.
+
+inline Region* RegionCache::Find(const FileEntry& file, uint64_t index,
+                                 uint64_t end) const {
+  if (auto it = file.regions.find(index);
+      it != file.regions.end() && it->second->end() >= end) {
+    return it->second;
+  }
+  if (index > 0) {
+    if (auto it = file.regions.find(index - 1);
+        it != file.regions.end() && it->second->end() >= end) {
+      return it->second;
+    }
+  }
+  return nullptr;
+}
+
+inline void RegionCache::Pin(Region* region) {
+  if (region->pins++ == 0) {
+    if (lru_.Contains(region)) lru_.Remove(region);
+    ++num_used_;
+  }
+}
+
+inline bool RegionCache::TryUnpin(Region* region, bool closed) {
+  if (region->pins > 1) {
+    --region->pins;
+    return true;
+  }
+  if (!region->attached || closed || mapped_bytes_ > budget_) {
+    return false;  // unpinning would unmap something
+  }
+  region->pins = 0;
+  --num_used_;
+  lru_.PushBack(region);
+  return true;
+}
+
 }  // namespace internal
 }  // namespace smmap
 
