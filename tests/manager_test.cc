@@ -569,6 +569,44 @@ TEST(FilesTest, DevicesAreNotOpened) {
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("Empty path")));
 }
 
+// A file deleted and created anew often gets the same inode number (ext4
+// reuses freed inodes at once): its birth time still tells the two apart,
+// so a sliding cursor never mixes them. Skipped where the file system gives
+// the new file another number (nothing to tell apart then) or no birth time.
+TEST(FilesTest, ReusedInodeNumberIsAnotherFile) {
+  const std::string path = TempPath("reused-inode");
+  const std::vector<uint8_t> old_bytes = RandomBytes(8 * kPage, 31);
+  smmap::testing::WriteFile(path, old_bytes);
+  struct stat before;
+  ASSERT_EQ(::stat(path.c_str(), &before), 0);
+  ManagerOptions options;
+  options.window_size = 2 * kPage;
+  auto mman = Tiling(options);
+  ASSERT_OK_AND_ASSIGN(SlidingCursor s, mman->MakeSlidingCursor(path));
+  ASSERT_OK_AND_ASSIGN(uint8_t first, s.At(0));
+  EXPECT_EQ(first, old_bytes[0]);
+  s.ReleaseRegion();
+  mman->Collect();  // nothing of the old file stays mapped or open
+  ASSERT_EQ(::unlink(path.c_str()), 0);
+  smmap::testing::WriteFile(path, RandomBytes(8 * kPage, 32));
+  struct stat after;
+  ASSERT_EQ(::stat(path.c_str(), &after), 0);
+  if (after.st_ino != before.st_ino || after.st_dev != before.st_dev) {
+    ::unlink(path.c_str());
+    GTEST_SKIP() << "the new file got another inode number";
+  }
+  struct statx stx;
+  if (::statx(AT_FDCWD, path.c_str(), 0, STATX_BTIME, &stx) != 0 ||
+      (stx.stx_mask & STATX_BTIME) == 0) {
+    ::unlink(path.c_str());
+    GTEST_SKIP() << "no birth time on this file system";
+  }
+  EXPECT_THAT(s.At(5 * kPage).status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("the number reused by a new file")));
+  ::unlink(path.c_str());
+}
+
 TEST(FilesTest, ReplacedFileIsSeenWhenReopened) {
   TestFile file = TestFile::Random("replace", 4 * kPage, 9);
   ManagerOptions options;

@@ -52,7 +52,7 @@ bool Core::SettleLocked(const Released& released) {
   files_.Closed(released.fds);
   regions_.Unmapped(released.bytes);
   unmap_failures_ += released.unmap_failures;
-  SignalSlotsLocked();
+  SignalReleasedLocked();
   return UnusedLocked();
 }
 
@@ -123,7 +123,7 @@ FileEntry* Core::LockNamedLocked(const FileRef& file, Deferred* deferred) {
 void Core::UnlockFileLocked(FileEntry* file) {
   file->busy = false;
   file->load_mu.unlock();
-  SignalSlotsLocked();  // its descriptor may be closed now
+  SignalReleasedLocked();  // its descriptor may be closed now
 }
 
 void Core::EndLoadLocked(FileEntry* file, Deferred* deferred) {

@@ -39,7 +39,10 @@
 //  - mapped bytes, in whole pages: a loader reserves its region's length
 //    (RegionCache) before mmap and gives it back after, and regions dropped
 //    keep counting until munmap has run; the budget is checked against
-//    mapped + reserved + being unmapped. In hard mode the process therefore
+//    mapped + reserved + being unmapped. A hard-mode loader that only other
+//    threads' pending unmaps keep out waits for them (released_cv_), briefly;
+//    one that a reservation keeps out fails with ResourceExhausted, as if
+//    the region being mapped were mapped. In hard mode the process therefore
 //    never maps more than max_memory_size for the manager; in soft mode each
 //    loading thread may over-allocate by at most one window, as the usage
 //    guide's library does. mapped_memory_size() counts mapped regions only.
@@ -51,7 +54,7 @@
 //    and none between calls). A descriptor in use by a loader
 //    (FileEntry::busy) is never closed under it, so at most that many files
 //    are loading at once: a loader that finds every slot busy waits
-//    (slot_cv_) for one to go idle, and a stalled file system can stall it
+//    (released_cv_) for one to go idle, and a stalled file system can stall it
 //    that way. Raise max_open_files to let more files load at once.
 //
 // What a cursor reads without a lock: its region's mapping (constant while
@@ -293,8 +296,8 @@ class Core final {
   // closes the file's own descriptor).
   void EndLoadLocked(FileEntry* file, Deferred* deferred)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void SignalSlotsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (slot_waiters_ > 0) slot_cv_.SignalAll();
+  void SignalReleasedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (release_waiters_ > 0) released_cv_.SignalAll();
   }
 
   // --- Operations, under mu_ ----------------------------------------------
@@ -345,6 +348,11 @@ class Core final {
                                       Deferred* deferred)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReserveFdSlotLocked(Deferred* deferred)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Releases what this operation let go of (others may wait for it) if
+  // anything; otherwise waits on released_cv_ for other threads to release
+  // descriptors or bytes. The caller re-checks what it waits for.
+  void WaitReleasedLocked(Deferred* deferred)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void DiscardFdLocked(UniqueFd fd, Deferred* deferred)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -415,9 +423,11 @@ class Core final {
   bool owner_alive_ ABSL_GUARDED_BY(mu_) = true;
   FileTable files_ ABSL_GUARDED_BY(mu_);
   RegionCache regions_ ABSL_GUARDED_BY(mu_);
-  // Loaders waiting for a descriptor slot, on slot_cv_.
-  size_t slot_waiters_ ABSL_GUARDED_BY(mu_) = 0;
-  CondVar slot_cv_;
+  // Loaders waiting for a descriptor slot, or for other threads' unmaps to
+  // make room in a hard budget, on released_cv_; signalled when descriptors
+  // or bytes are given back, or a loader ends.
+  size_t release_waiters_ ABSL_GUARDED_BY(mu_) = 0;
+  CondVar released_cv_;
   size_t num_cursors_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t cursor_hits_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t cursor_misses_ ABSL_GUARDED_BY(mu_) = 0;

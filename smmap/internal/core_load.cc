@@ -86,6 +86,7 @@ void Core::SetIdentityLocked(FileEntry* entry, UniqueFd fd,
                              const os::FileInfo& info) {
   entry->device = info.device;
   entry->inode = info.inode;
+  entry->birth_ns = info.birth_ns;
   entry->size = info.size;
   entry->examined = true;
   if (fd.valid()) files_.Adopt(entry, std::move(fd));
@@ -106,7 +107,7 @@ absl::StatusOr<UniqueFd> Core::OpenLocked(const std::string& path,
   }
   if (err == 0) return UniqueFd(fd);
   files_.UnreserveSlot();
-  SignalSlotsLocked();
+  SignalReleasedLocked();
   const bool out = err == EMFILE || err == ENFILE;
   return os::ErrnoStatus(
       err, absl::StrCat("open(", path, ")"),
@@ -119,20 +120,28 @@ absl::StatusOr<UniqueFd> Core::OpenLocked(const std::string& path,
 
 void Core::ReserveFdSlotLocked(Deferred* deferred) {
   while (!files_.SlotFree()) {
-    if (!deferred->releases.closes.empty()) {
-      Unlocked(deferred, [] { return 0; });  // close what this call let go
-    } else if (files_.IdleFd() != nullptr) {
+    if (deferred->releases.closes.empty() && files_.IdleFd() != nullptr) {
       // The least recently used idle one, and only that one.
       files_.CloseIdleFds(files_.num_open() - 1, /*evicting=*/true, closed_,
                           &deferred->releases);
     } else {
-      // Every slot is in use by a loader, or being closed: wait for one.
-      ++slot_waiters_;
-      slot_cv_.Wait(&mu_);
-      --slot_waiters_;
+      // Every slot is in use by a loader, or being closed (maybe by this
+      // call): close what this call let go, or wait for others.
+      WaitReleasedLocked(deferred);
     }
   }
   files_.ReserveSlot();
+}
+
+void Core::WaitReleasedLocked(Deferred* deferred) {
+  if (!deferred->releases.empty()) {
+    // Others may be waiting for these: never wait while holding them.
+    Unlocked(deferred, [] { return 0; });
+    return;
+  }
+  ++release_waiters_;
+  released_cv_.Wait(&mu_);
+  --release_waiters_;
 }
 
 absl::Status Core::CheckOffsetLocked(FileEntry** entry, uint64_t offset,
@@ -183,7 +192,7 @@ absl::Status Core::RefreshLocked(FileEntry** entry, bool may_switch,
     }
   }
   if (info.is_regular && info.device == file->device &&
-      info.inode == file->inode) {
+      info.inode == file->inode && info.birth_ns == file->birth_ns) {
     if (reopened.valid()) files_.Adopt(file, std::move(reopened));
     if (info.size < file->size) {
       regions_.DetachBeyond(file, info.size, &deferred->releases,
@@ -198,6 +207,9 @@ absl::Status Core::RefreshLocked(FileEntry** entry, bool may_switch,
     refused = absl::FailedPreconditionError(
         absl::StrCat("File was replaced (device:inode ", file->device, ":",
                      file->inode, " is now ", info.device, ":", info.inode,
+                     info.inode == file->inode && info.device == file->device
+                         ? ", the number reused by a new file"
+                         : "",
                      ", a ", info.kind, "): ", file->Name()));
   } else if (!info.is_regular) {
     refused = NotRegularFile(info.kind, file->Name());
@@ -290,8 +302,15 @@ absl::StatusOr<Region*> Core::MapRegionLocked(FileEntry* file, uint64_t index,
   }
   const size_t length = static_cast<size_t>(end - begin);
   const uint64_t charged = Mapping::Rounded(length);  // whole pages
-  SMMAP_RETURN_IF_ERROR(regions_.MakeRoom(
-      charged, file->Name(), &deferred->releases, Dropped{this, deferred}));
+  for (;;) {
+    absl::Status room = regions_.MakeRoom(
+        charged, file->Name(), &deferred->releases, Dropped{this, deferred});
+    if (room.ok()) break;
+    // Other threads' unmaps, about to run, are all that is in the way of a
+    // hard budget: wait for them rather than fail.
+    if (!regions_.FitsOnceUnmapped(charged)) return room;
+    WaitReleasedLocked(deferred);
+  }
   regions_.Reserve(charged);
 
   // busy: nobody closes the descriptor while mu_ is released. MAP_POPULATE

@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -79,26 +80,48 @@ void Fill(const struct stat& st, FileInfo* info) {
   info->size = st.st_size > 0 ? static_cast<uint64_t>(st.st_size) : 0;
   info->device = static_cast<uint64_t>(st.st_dev);
   info->inode = static_cast<uint64_t>(st.st_ino);
+  info->birth_ns = 0;
   info->is_regular = S_ISREG(st.st_mode);
   info->kind = FileKind(st.st_mode);
+}
+
+// statx() of `path` relative to `dirfd` with `flags`, with the birth time;
+// falls back to stat() where statx is missing (ENOSYS, seccomp filters).
+int StatxOrStat(int dirfd, const char* path, int flags, FileInfo* info) {
+  struct statx stx;
+  if (::statx(dirfd, path, flags, STATX_BASIC_STATS | STATX_BTIME, &stx) == 0) {
+    info->size = stx.stx_size;
+    info->device =
+        static_cast<uint64_t>(makedev(stx.stx_dev_major, stx.stx_dev_minor));
+    info->inode = stx.stx_ino;
+    info->birth_ns =
+        (stx.stx_mask & STATX_BTIME) != 0
+            ? static_cast<uint64_t>(stx.stx_btime.tv_sec) * 1000000000u +
+                  stx.stx_btime.tv_nsec
+            : 0;
+    info->is_regular = S_ISREG(stx.stx_mode);
+    info->kind = FileKind(stx.stx_mode);
+    return 0;
+  }
+  if (errno != ENOSYS && errno != EPERM) return errno;
+  struct stat st;
+  const int result =
+      (flags & AT_EMPTY_PATH) != 0 ? ::fstat(dirfd, &st) : ::stat(path, &st);
+  if (result != 0) return errno;
+  Fill(st, info);
+  return 0;
 }
 
 }  // namespace
 
 int Fstat(int fd, FileInfo* info) {
   if (int err = Injected(Syscall::kFstat)) return err;
-  struct stat st;
-  if (::fstat(fd, &st) != 0) return errno;
-  Fill(st, info);
-  return 0;
+  return StatxOrStat(fd, "", AT_EMPTY_PATH | AT_STATX_SYNC_AS_STAT, info);
 }
 
 int Stat(const char* path, FileInfo* info) {
   if (int err = Injected(Syscall::kStat)) return err;
-  struct stat st;
-  if (::stat(path, &st) != 0) return errno;
-  Fill(st, info);
-  return 0;
+  return StatxOrStat(AT_FDCWD, path, AT_STATX_SYNC_AS_STAT, info);
 }
 
 int Mmap(int fd, uint64_t offset, size_t length, bool populate, void** addr) {

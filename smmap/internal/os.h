@@ -54,6 +54,11 @@ struct FileInfo {
   uint64_t size = 0;
   uint64_t device = 0;
   uint64_t inode = 0;
+  // When the inode was created (statx's btime, in nanoseconds), or 0 where
+  // the file system does not say. With device and inode, the file's
+  // identity: an inode number freed by a deleted file is soon given to a
+  // new one (ext4 does), which its birth time tells apart.
+  uint64_t birth_ns = 0;
   bool is_regular = false;
   const char* kind = "";  // "regular file", "directory", "FIFO", ...
 };

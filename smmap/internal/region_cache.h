@@ -83,6 +83,11 @@ class RegionCache final {
   // `name` names the file in messages.
   absl::Status MakeRoom(uint64_t bytes, absl::string_view name,
                         Releases* releases, OnDrop on_drop);
+  // Whether `bytes` more would fit but for other threads' unmaps that have
+  // not run yet (MakeRoom() refused them).
+  bool FitsOnceUnmapped(uint64_t bytes) const {
+    return mapped_bytes_ + reserved_bytes_ + bytes <= budget_;
+  }
   // Bytes of a region being mapped, counted in the budget until it is
   // inserted or its mmap failed.
   void Reserve(uint64_t bytes) { reserved_bytes_ += bytes; }
