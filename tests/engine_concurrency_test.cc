@@ -176,6 +176,8 @@ class EngineConcurrencyTest : public ::testing::Test {
     EXPECT_EQ(mman.stats().cursor_misses, before.cursor_misses + 1);
   }
 
+  void LoadBlockedIn(MemmapManager& mman, Syscall call);
+
   TestFile x_;
   TestFile y_;
   TestFile z_;
@@ -192,36 +194,33 @@ std::thread MakeInThread(MemmapManager& mman, const TestFile& file,
   });
 }
 
-TEST_F(EngineConcurrencyTest, BlockedMmapStallsNoOtherThread) {
-  auto mman = Tiling();
-  Cache(*mman, x_);
-  Cache(*mman, y_);
+// Maps window 3 of x_ in another thread, blocked in `call`, while this one
+// checks OthersGoOn(); then lets the loader finish and checks its cursor.
+void EngineConcurrencyTest::LoadBlockedIn(MemmapManager& mman, Syscall call) {
   BlockingSeam seam;
-  seam.Arm(Syscall::kMmap);
+  seam.Arm(call);
   absl::StatusOr<FixedCursor> blocked;
-  std::thread loader = MakeInThread(*mman, x_, 3 * kPage + 10, blocked);
+  std::thread loader = MakeInThread(mman, x_, 3 * kPage + 10, blocked);
   seam.WaitBlocked();
-  OthersGoOn(*mman);
+  OthersGoOn(mman);
   seam.Release();
   loader.join();
   ASSERT_OK(blocked);
   EXPECT_EQ(Str(blocked->buffer()), x_.Range(3 * kPage + 10, 100));
 }
 
+TEST_F(EngineConcurrencyTest, BlockedMmapStallsNoOtherThread) {
+  auto mman = Tiling();
+  Cache(*mman, x_);
+  Cache(*mman, y_);
+  LoadBlockedIn(*mman, Syscall::kMmap);
+}
+
 TEST_F(EngineConcurrencyTest, BlockedFstatStallsNoOtherThread) {
   auto mman = Tiling();
   Cache(*mman, x_);
   Cache(*mman, y_);
-  BlockingSeam seam;
-  seam.Arm(Syscall::kFstat);  // the re-examination before mapping window 3
-  absl::StatusOr<FixedCursor> blocked;
-  std::thread loader = MakeInThread(*mman, x_, 3 * kPage + 10, blocked);
-  seam.WaitBlocked();
-  OthersGoOn(*mman);
-  seam.Release();
-  loader.join();
-  ASSERT_OK(blocked);
-  EXPECT_EQ(Str(blocked->buffer()), x_.Range(3 * kPage + 10, 100));
+  LoadBlockedIn(*mman, Syscall::kFstat);  // re-examined before mapping
 }
 
 TEST_F(EngineConcurrencyTest, BlockedOpenStallsNoOtherThread) {
@@ -235,16 +234,7 @@ TEST_F(EngineConcurrencyTest, BlockedOpenStallsNoOtherThread) {
   Cache(*mman, y_);
   ASSERT_EQ(mman->num_open_regions(), 2u);
   ASSERT_EQ(mman->num_open_files(), 1u);  // y_'s
-  BlockingSeam seam;
-  seam.Arm(Syscall::kOpen);
-  absl::StatusOr<FixedCursor> blocked;
-  std::thread loader = MakeInThread(*mman, x_, 3 * kPage + 10, blocked);
-  seam.WaitBlocked();
-  OthersGoOn(*mman);
-  seam.Release();
-  loader.join();
-  ASSERT_OK(blocked);
-  EXPECT_EQ(Str(blocked->buffer()), x_.Range(3 * kPage + 10, 100));
+  LoadBlockedIn(*mman, Syscall::kOpen);
 }
 
 TEST_F(EngineConcurrencyTest, BlockedOpenOfANewFileStallsNoOtherThread) {
