@@ -314,7 +314,9 @@ TEST_P(StressTest, DestroyManagerWhileOtherThreadsHoldCursors) {
   for (std::thread& t : threads) t.join();
   // Soft budgets give every thread its cursors; a hard one of one region at
   // least the first thread's.
-  if (!p.hard) EXPECT_EQ(fixed_made.load(), kThreads);
+  if (!p.hard) {
+    EXPECT_EQ(fixed_made.load(), kThreads);
+  }
   EXPECT_GE(fixed_made.load(), 1);
   EXPECT_EQ(sliding_made.load(), kThreads);  // a sliding cursor maps lazily
   EXPECT_EQ(CountOpenFds(), baseline);
