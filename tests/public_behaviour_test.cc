@@ -5,6 +5,7 @@
 // ReadGuarded on a closed cursor, stats() read while other threads work,
 // and a sliding cursor that outlives its manager and its file.
 
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -38,6 +39,7 @@ using ::smmap::testing::CountOpenFds;
 using ::smmap::testing::RandomBytes;
 using ::smmap::testing::TempPath;
 using ::smmap::testing::TestFile;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 const uint64_t kPage = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
@@ -65,6 +67,18 @@ class Faults final : public FaultInjector {
     std::lock_guard<std::mutex> lock(mu_);
     return fired_;
   }
+  // The advice of every madvise() call, in order.
+  std::vector<int> advice() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return advice_;
+  }
+  int BeforeMadvise(int advice) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      advice_.push_back(advice);
+    }
+    return BeforeCall(Syscall::kMadvise);
+  }
   int BeforeCall(Syscall call) override {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = script_.find({call, ++calls_[call]});
@@ -74,6 +88,7 @@ class Faults final : public FaultInjector {
   }
 
  private:
+  std::vector<int> advice_;
   std::mutex mu_;
   std::map<Syscall, int> calls_;
   std::map<std::pair<Syscall, int>, int> script_;
@@ -93,7 +108,27 @@ ManagerOptions Small() {
 }
 
 // --- populate and advice -----------------------------------------------------
-// (The seam does not pass the advice flag: these tests count madvise calls.)
+// The seam passes the advice given to madvise (FaultInjector::BeforeMadvise).
+
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22  // Linux 5.14
+#endif
+
+int AdviceFlag(AccessAdvice advice) {
+  switch (advice) {
+    case AccessAdvice::kSequential:
+      return MADV_SEQUENTIAL;
+    case AccessAdvice::kRandom:
+      return MADV_RANDOM;
+    case AccessAdvice::kWillNeed:
+      return MADV_WILLNEED;
+    case AccessAdvice::kHugePage:
+      return MADV_HUGEPAGE;
+    case AccessAdvice::kNone:
+      break;
+  }
+  return -1;
+}
 
 TEST(HintsTest, PopulateAdvisesEachNewRegionOnce) {
   TestFile file = TestFile::Random("populate", 8 * kPage, 1);
@@ -110,6 +145,9 @@ TEST(HintsTest, PopulateAdvisesEachNewRegionOnce) {
   ASSERT_OK(mman->MakeCursor(file.path(), 2 * kPage + 1, 8));  // a hit
   EXPECT_EQ(faults.calls(Syscall::kMadvise), 3);
   EXPECT_EQ(faults.calls(Syscall::kMmap), 3);  // no MAP_POPULATE retry
+  EXPECT_THAT(
+      faults.advice(),
+      ElementsAre(MADV_POPULATE_READ, MADV_POPULATE_READ, MADV_POPULATE_READ));
 }
 
 TEST(HintsTest, PopulateFallsBackToWillNeed) {
@@ -128,6 +166,8 @@ TEST(HintsTest, PopulateFallsBackToWillNeed) {
   // The next new region: populate works again, no fallback.
   ASSERT_OK(mman->MakeCursor(file.path(), 2 * kPage, 10));
   EXPECT_EQ(faults.calls(Syscall::kMadvise), 3);
+  EXPECT_THAT(faults.advice(), ElementsAre(MADV_POPULATE_READ, MADV_WILLNEED,
+                                           MADV_POPULATE_READ));
 }
 
 TEST(HintsTest, NoHintsNoMadvise) {
@@ -162,6 +202,12 @@ TEST_P(AdviceTest, OneMadvisePerNewRegion) {
     EXPECT_EQ(static_cast<uint64_t>(regions), mman->stats().regions_mapped);
     // The advice, then MADV_POPULATE_READ, per region.
     EXPECT_EQ(faults.calls(Syscall::kMadvise), regions * (populate ? 2 : 1));
+    std::vector<int> expected;
+    for (int r = 0; r < regions; ++r) {
+      expected.push_back(AdviceFlag(GetParam()));
+      if (populate) expected.push_back(MADV_POPULATE_READ);
+    }
+    EXPECT_EQ(faults.advice(), expected);
   }
 }
 

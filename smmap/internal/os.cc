@@ -142,7 +142,10 @@ int Munmap(void* addr, size_t length) {
 }
 
 int Madvise(void* addr, size_t length, int advice) {
-  if (int err = Injected(Syscall::kMadvise)) return err;
+  FaultInjector* injector = g_fault_injector.load(std::memory_order_acquire);
+  if (injector != nullptr) {
+    if (int err = injector->BeforeMadvise(advice)) return err;
+  }
   return ::madvise(addr, length, advice) == 0 ? 0 : errno;
 }
 

@@ -42,6 +42,12 @@ class FaultInjector {
   // Returns 0 to let `call` run, or an errno value to make it fail with
   // that errno without running.
   virtual int BeforeCall(Syscall call) = 0;
+  // Before madvise(), with the advice it is given (MADV_*). Default:
+  // BeforeCall(Syscall::kMadvise).
+  virtual int BeforeMadvise(int advice) {
+    (void)advice;
+    return BeforeCall(Syscall::kMadvise);
+  }
 };
 
 // Installs `injector` for every later smmap system call in the process;
