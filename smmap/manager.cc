@@ -1,9 +1,11 @@
 #include "smmap/manager.h"
 
 #include <memory>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "smmap/internal/core.h"
+#include "smmap/internal/inspect.h"
 #include "smmap/internal/status_macros.h"
 
 namespace smmap {
@@ -66,6 +68,11 @@ uint64_t MemmapManager::max_open_files() const {
 }
 bool MemmapManager::hard_limits() const { return core_->config().hard_limits; }
 ManagerStats MemmapManager::stats() const { return core_->stats(); }
+
+std::vector<internal::RegionView> internal::Inspector::Regions(
+    const MemmapManager& manager) {
+  return manager.core_->RegionsForTesting();
+}
 
 GreedyMemmapManager::GreedyMemmapManager()
     : MemmapManager(DefaultCore(/*greedy=*/true)) {}

@@ -62,6 +62,7 @@
 namespace smmap {
 namespace internal {
 class Core;
+class Inspector;
 }  // namespace internal
 
 class MemmapManager {
@@ -152,6 +153,7 @@ class MemmapManager {
   explicit MemmapManager(internal::Core* core);
 
  private:
+  friend class internal::Inspector;  // tests' view of the region cache
   internal::Core* const core_;
 };
 

@@ -33,7 +33,9 @@ struct ManagerStats {
   // munmap() calls refused even after one retry (the address range is then
   // given up; it only happens with an injected or kernel fault).
   uint64_t unmap_failures = 0;
-  // Files opened and closed by the manager (not the caller's descriptors).
+  // Files opened and closed by the manager (not the caller's descriptors),
+  // each open() and close() once: also a descriptor opened to look at a
+  // path and closed at once (the path named another file).
   uint64_t files_opened = 0;
   uint64_t files_closed = 0;
   // Descriptors closed to keep max_open_files.

@@ -485,6 +485,30 @@ TEST(FilesTest, EmptyFileGivesAnEmptyCursor) {
                                        HasSubstr("beyond file-size(0)")));
 }
 
+// Found by the reference model (tests/model_driver.cc): a file that shrank
+// to nothing gave OutOfRange for offset 0 once the manager saw it while
+// mapping, though a file empty from the start gives the empty cursor.
+TEST(FilesTest, FileTruncatedToEmptyGivesAnEmptyCursor) {
+  TestFile file = TestFile::Random("emptied", 3 * kPage, 21);
+  ManagerOptions options;
+  options.window_size = 2 * kPage;
+  options.max_memory_size = 2 * kPage;  // one window
+  auto mman = Tiling(options);
+  ASSERT_OK(mman->MakeCursor(file.path(), 0, 10));          // window 0
+  ASSERT_OK(mman->MakeCursor(file.path(), 2 * kPage, 10));  // evicts it
+  ASSERT_EQ(::truncate(file.path().c_str(), 0), 0);
+  // The manager still knows 3 pages; about to map window 0, it sees the
+  // file empty.
+  ASSERT_OK_AND_ASSIGN(FixedCursor c, mman->MakeCursor(file.path(), 0, 10));
+  EXPECT_EQ(c.size(), 0u);
+  EXPECT_EQ(c.file_size(), 0u);
+  EXPECT_EQ(mman->num_open_regions(), 0u);  // window 1 went with the bytes
+  EXPECT_EQ(mman->stats().cursor_misses, 2u);
+  EXPECT_THAT(mman->MakeCursor(file.path(), 1),
+              StatusIs(absl::StatusCode::kOutOfRange,
+                       HasSubstr("beyond file-size(0)")));
+}
+
 TEST(FilesTest, GrowthIsNoticedWhenMapping) {
   std::vector<uint8_t> bytes = RandomBytes(kPage + 100, 7);
   TestFile file("grow", bytes);
@@ -638,6 +662,30 @@ TEST(FilesTest, ReplacedFileIsSeenWhenReopened) {
   ASSERT_OK_AND_ASSIGN(FixedCursor derived,
                        old_cursor.MakeCursor(3 * kPage, 10));
   EXPECT_EQ(Str(derived.buffer()), Str(new_cursor.buffer()));
+}
+
+// Found by the reference model: the descriptor a sliding cursor opens to
+// look at its path, and closes because the path names another file now,
+// was in neither files_opened nor files_closed.
+TEST(FilesTest, DescriptorOpenedToLookAtAReplacedPathIsCounted) {
+  TestFile file = TestFile::Random("lookedat", 4 * kPage, 22);
+  ManagerOptions options;
+  options.window_size = 2 * kPage;
+  options.max_open_files = 0;  // every load reopens the path
+  auto mman = Tiling(options);
+  ASSERT_OK_AND_ASSIGN(SlidingCursor sliding,
+                       mman->MakeSlidingCursor(file.path()));
+  ASSERT_OK(sliding.At(0));
+  const ManagerStats before = mman->stats();
+  const std::string tmp = TempPath("lookedat-new");
+  smmap::testing::WriteFile(tmp, RandomBytes(4 * kPage, 23));
+  ASSERT_EQ(::rename(tmp.c_str(), file.path().c_str()), 0);
+  EXPECT_THAT(sliding.At(3 * kPage),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  const ManagerStats after = mman->stats();
+  EXPECT_EQ(after.files_opened - before.files_opened, 1u);
+  EXPECT_EQ(after.files_closed - before.files_closed, 1u);
+  EXPECT_EQ(mman->num_open_files(), 0u);
 }
 
 TEST(FilesTest, SparseFileBeyond4GiB) {

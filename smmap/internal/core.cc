@@ -362,6 +362,23 @@ size_t Core::num_files() const {
   return files_.size();
 }
 
+std::vector<RegionView> Core::RegionsForTesting() const {
+  std::vector<RegionView> regions;
+  auto add = [&regions](const Region& r) {
+    regions.push_back(RegionView{r.file->path, r.file->caller_fd, r.file->inode,
+                                 r.ofs, r.end(), r.mapping.data(),
+                                 r.mapping.mapped_size(), r.pins});
+  };
+  MutexLock lock(&mu_);
+  files_.ForEachAttached([&add](const FileEntry& file) {
+    for (const auto& [index, region] : file.regions) {
+      if (region->pins > 0) add(*region);
+    }
+  });
+  regions_.ForEachUnused(add);
+  return regions;
+}
+
 ManagerStats Core::stats() const {
   MutexLock lock(&mu_);
   ManagerStats stats;

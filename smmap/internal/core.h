@@ -91,6 +91,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/base/optimization.h"
 #include "absl/base/thread_annotations.h"
@@ -102,6 +103,7 @@
 #include "smmap/internal/config.h"
 #include "smmap/internal/file_table.h"
 #include "smmap/internal/handles.h"
+#include "smmap/internal/inspect.h"
 #include "smmap/internal/mutex.h"
 #include "smmap/internal/os.h"
 #include "smmap/internal/region_cache.h"
@@ -140,6 +142,8 @@ class Core final {
   uint64_t mapped_memory_size() const ABSL_LOCKS_EXCLUDED(mu_);
   size_t num_open_files() const ABSL_LOCKS_EXCLUDED(mu_);
   size_t num_files() const ABSL_LOCKS_EXCLUDED(mu_);
+  // For Inspector::Regions() (smmap/internal/inspect.h).
+  std::vector<RegionView> RegionsForTesting() const ABSL_LOCKS_EXCLUDED(mu_);
   ManagerStats stats() const ABSL_LOCKS_EXCLUDED(mu_);
   const Config& config() const { return config_; }
   const Geometry& geometry() const { return geometry_; }
@@ -392,7 +396,8 @@ class Core final {
   // TryHitLocked(), or else maps (and pins) a region holding file offset
   // `ofs` and as much of the request [ofs, ofs + size) as one region can
   // (size 0: to the end of the file; a sliding cursor asks for at least one
-  // byte). OutOfRange if `ofs` is beyond the end of the file. May switch
+  // byte). OutOfRange if `ofs` is beyond the end of the file, but for a
+  // fixed cursor at 0 of a file found empty: nullptr. May switch
   // `*entry` as RefreshLocked() does (not when sliding). `fresh`: the
   // operation has just refreshed the file. REQUIRES: the caller loads
   // `*entry`.

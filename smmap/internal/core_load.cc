@@ -282,7 +282,12 @@ absl::StatusOr<Region*> Core::AcquireLocked(FileEntry** entry, uint64_t ofs,
     files_.Touch(*entry);
   }
   FileEntry* file = *entry;
-  if (ofs >= file->size) return OffsetBeyondEnd(ofs, file->size, file->Name());
+  if (ofs >= file->size) {
+    // A fixed cursor at 0 of a file found empty now is the empty cursor, as
+    // for a file that was empty from the start.
+    if (!sliding && ofs == 0 && file->size == 0) return nullptr;
+    return OffsetBeyondEnd(ofs, file->size, file->Name());
+  }
   // The refresh released mu_: look again (its shrinking may also have
   // detached what was there).
   if (Region* region = TryHitLocked(*file, ofs, size)) return region;

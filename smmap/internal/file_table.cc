@@ -102,6 +102,8 @@ void FileTable::Discard(UniqueFd fd, Releases* releases) {
   releases->closes.push_back(std::move(fd));
   --opening_;
   ++closing_;  // counted until it is closed
+  ++files_opened_;
+  ++files_closed_;
 }
 
 }  // namespace internal

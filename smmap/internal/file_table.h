@@ -96,6 +96,12 @@ class FileTable final {
   // `closed`, the manager being closed). Its descriptor goes to `closes`.
   // Returns whether it was deleted.
   bool MaybeDelete(FileEntry* file, bool closed, Releases* releases);
+  // Calls `visit` with each attached entry.
+  template <typename Visit>
+  void ForEachAttached(Visit visit) const {
+    for (const auto& [path, file] : by_path_) visit(*file);
+    for (const auto& [fd, file] : by_fd_) visit(*file);
+  }
   // Entries alive, attached or not.
   size_t size() const { return num_entries_; }
   bool empty() const { return num_entries_ == 0; }

@@ -116,6 +116,13 @@ class RegionCache final {
   size_t Evict(uint64_t keep_bytes, bool evicting, Releases* releases,
                OnDrop on_drop);
   bool has_unused() const { return !lru_.empty(); }
+  // Calls `visit` with each unused region, least recently used first.
+  template <typename Visit>
+  void ForEachUnused(Visit visit) const {
+    for (const Region* r = lru_.front(); r != nullptr; r = lru_.Next(r)) {
+      visit(*r);
+    }
+  }
 
   size_t num_regions() const { return num_regions_; }
   size_t num_used() const { return num_used_; }
