@@ -1,11 +1,12 @@
 // Fuzzes managers and fixed cursors (and the sliding cursors mixed in): an
 // operation stream of make, next, release, close, collect, close or destroy
 // the manager and start over, over a few in-memory files of fuzzed size,
-// with fuzzed window, budgets and hard or soft limits. The stream is applied
-// to a manager and to the reference model (tests/model_driver.h); every byte
-// a cursor shows is compared with the file's bytes and every counter and
-// budget with the model's, after every step. Descriptors must return to
-// their starting count.
+// with fuzzed window, budgets and hard or soft limits, while the files grow,
+// shrink and are replaced. The stream is applied to a manager and checked
+// against its contract after every step (tests/model_driver.h): every byte
+// a cursor shows against the file's bytes, the regions, their LRU order,
+// evictions, descriptors and counters against what the headers allow.
+// Descriptors must return to their starting count.
 
 #include <unistd.h>
 

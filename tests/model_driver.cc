@@ -1,17 +1,28 @@
 #include "tests/model_driver.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
+#include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "smmap/internal/inspect.h"
+#include "smmap/internal/os.h"
 #include "smmap/manager.h"
 #include "tests/test_files.h"
 
@@ -19,20 +30,57 @@ namespace smmap {
 namespace testing {
 namespace {
 
+using ::smmap::internal::Inspector;
+using ::smmap::internal::RegionView;
+using ::smmap::internal::os::Syscall;
+
 const uint64_t kPage = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
 
-std::string Range(const std::vector<uint8_t>& bytes, uint64_t ofs, uint64_t n) {
-  return std::string(reinterpret_cast<const char*>(bytes.data()) + ofs,
-                     static_cast<size_t>(n));
+// What a mapping of `n` bytes costs: whole pages.
+uint64_t Pages(uint64_t n) { return (n + kPage - 1) / kPage * kPage; }
+
+// Counts every system call smmap makes; fails none.
+class CallCounter final : public internal::os::FaultInjector {
+ public:
+  int BeforeCall(Syscall call) override {
+    ++calls_[static_cast<int>(call)];
+    return 0;
+  }
+  std::array<uint64_t, internal::os::kNumSyscalls> calls() const {
+    return calls_;
+  }
+
+ private:
+  std::array<uint64_t, internal::os::kNumSyscalls> calls_{};
+};
+
+// The bytes of one file (inode) as the driver wrote them. Shared by the
+// names of the file and by the cursors that read it; a file replaced on
+// disk gets a new Version, and the cursors of the old one keep theirs.
+struct Version {
+  std::vector<uint8_t> bytes;
+  uint64_t inode = 0;
+};
+
+uint64_t InodeOf(int fd) {
+  struct stat st;
+  return ::fstat(fd, &st) == 0 ? static_cast<uint64_t>(st.st_ino) : 0;
 }
 
-std::string Str(absl::Span<const uint8_t> bytes) {
-  return std::string(bytes.begin(), bytes.end());
+uint64_t InodeOf(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_ino) : 0;
 }
 
-// What a mapping of [begin, end) costs: whole pages, as the kernel maps it.
-uint64_t Pages(uint64_t begin, uint64_t end) {
-  return (end - begin + kPage - 1) / kPage * kPage;
+// Writes all of `bytes` at `offset` of `fd`; false on error.
+bool WriteAll(int fd, const uint8_t* bytes, size_t n, uint64_t offset) {
+  for (size_t done = 0; done < n;) {
+    const ssize_t w =
+        ::pwrite(fd, bytes + done, n - done, static_cast<off_t>(offset + done));
+    if (w <= 0) return false;
+    done += static_cast<size_t>(w);
+  }
+  return true;
 }
 
 }  // namespace
@@ -55,132 +103,199 @@ std::string Describe(const ModelParams& p) {
                       " max_files=", p.max_files);
 }
 
-// --- Model -------------------------------------------------------------------
+// --- The checker ------------------------------------------------------------
 
-Model::Model(const ModelParams& params, std::vector<uint64_t> sizes)
-    : p_(params), sizes_(std::move(sizes)) {}
+class ModelDriver::Impl {
+ public:
+  Impl(const ModelParams& params, std::vector<DriverFile> files);
+  ~Impl();
+  std::string Run(Choices& choices, int steps);
 
-uint64_t Model::Index(uint64_t ofs) const {
-  return p_.greedy ? 0 : ofs / (p_.window / 2);
-}
+ private:
+  // What the driver knows of one of the manager's file entries.
+  struct Entry {
+    int file = 0;                      // index in files_ (the name)
+    std::shared_ptr<Version> version;  // the file the manager found
+    uint64_t known_size = 0;           // as of the manager's last fstat
+    bool attached = true;              // new requests for the name find it
+    bool fd_open = false;              // the manager's descriptor
+    uint64_t fd_used = 0;              // clock_ when the descriptor was used
+    int cursors = 0;                   // cursors bound to it
+  };
+  // A region of the manager, as observed.
+  struct Region {
+    int entry = 0;
+    int file = -1;  // the name it was found under
+    uint64_t inode = 0;
+    uint64_t ofs = 0;  // [ofs, end) of the file
+    uint64_t end = 0;
+    const uint8_t* data = nullptr;
+    uint64_t bytes = 0;    // mapped, in whole pages
+    bool attached = true;  // listed by Inspector::Regions
+  };
+  struct Fixed {
+    FixedCursor cursor;
+    int file = 0;
+    int entry = 0;
+    std::optional<uint64_t> region;  // while open (not for empty files)
+    std::shared_ptr<Version> version;
+    bool bound = true;  // counts as a cursor of its entry
+  };
+  struct Sliding {
+    SlidingCursor cursor;
+    int file = 0;
+    int entry = 0;
+    std::optional<uint64_t> region;
+    std::shared_ptr<Version> version;
+  };
+  // Everything observable of the manager at one moment.
+  struct Observation {
+    ManagerStats stats;
+    std::array<uint64_t, internal::os::kNumSyscalls> calls{};
+    std::vector<RegionView> views;
+    uint64_t mapped = 0;
+    size_t regions = 0;
+    size_t used = 0;
+    size_t cursors = 0;
+    size_t files = 0;
+    size_t open_files = 0;
+  };
+  // How the views of an observation relate to the regions known before.
+  struct Diff {
+    std::vector<uint64_t> ids;  // per view; fresh views get new ids
+    std::vector<uint64_t> fresh;
+    std::vector<uint64_t> gone;  // attached before, not listed now
+  };
+  // What an operation may have done to the LRU order.
+  struct LruRule {
+    // Regions left unused by the operation, in release order (they go to
+    // the back of the LRU).
+    std::vector<uint64_t> released;
+    // Or: the regions of this entry that the operation passed through went
+    // to the back, in an order not observable (-1: none).
+    int passed_entry = -1;
+  };
 
-uint64_t Model::WindowEnd(int file, uint64_t index) const {
-  if (p_.greedy) return sizes_[file];
-  return std::min(index * (p_.window / 2) + p_.window, sizes_[file]);
-}
-
-std::optional<uint64_t> Model::Acquire(int file, uint64_t ofs,
-                                       uint64_t need_end) {
-  const uint64_t index = Index(ofs);
-  for (uint64_t candidate : {index, index - 1}) {
-    if (candidate > index) continue;  // index - 1 wrapped around
-    for (auto& [id, r] : regions_) {
-      if (r.file == file && r.index == candidate && r.end >= need_end) {
-        ++hits_;
-        ++r.pins;
-        return id;
-      }
-    }
+  void Fail(const std::string& what);
+  uint64_t Calls(const Observation& before, const Observation& now,
+                 Syscall call) const {
+    return now.calls[static_cast<int>(call)] -
+           before.calls[static_cast<int>(call)];
   }
-  ++misses_;
-  const uint64_t begin = p_.greedy ? 0 : index * (p_.window / 2);
-  const uint64_t end = WindowEnd(file, index);
-  const uint64_t length = Pages(begin, end);
-  if (p_.hard && length > p_.budget) return std::nullopt;
-  while (mapped_ + length > p_.budget && Evict()) {
+  Observation Observe() const;
+  Diff Compare(const Observation& now);
+  int Pins(uint64_t region) const;
+  uint64_t PinnedBytes() const;
+  int NewEntry(int file);
+  // Updates entry `*e` (or makes one) after an operation on file `f` whose
+  // calls were `before`..`now`: what it learnt of the file. Returns false
+  // (having failed the run) if the calls are not allowed.
+  bool Examined(int f, std::optional<int>* e, const Observation& before,
+                const Observation& now);
+  // Checks the descriptors opened and closed by a load of entry `e`.
+  void CheckDescriptors(int e, const Observation& before,
+                        const Observation& now, size_t open_before);
+  // The regions dropped since `before` that the budget (not a file change)
+  // dropped must be a least-recently-used prefix of `lru`.
+  bool CheckEvictions(const std::vector<uint64_t>& lru,
+                      const std::set<uint64_t>& evicted);
+  void Commit(const Observation& now, const Diff& diff, const LruRule& rule);
+  void CheckCounters(const Observation& before, const Observation& now,
+                     bool exact);
+  bool HeldBytesOk(const std::shared_ptr<Version>& v, uint64_t ofs,
+                   absl::Span<const uint8_t> shown) const;
+  FileRef Name(int f) const {
+    return files_[f].fd >= 0 ? FileRef(files_[f].fd) : FileRef(files_[f].path);
   }
-  if (mapped_ + length > p_.budget) {
-    if (p_.hard) return std::nullopt;
-    ++overruns_;
-  }
-  const uint64_t id = next_id_++;
-  regions_[id] = Region{file, index, begin, end, 1, 0};
-  mapped_ += length;
-  ++mapped_total_;
-  bytes_total_ += length;
-  peak_mapped_ = std::max(peak_mapped_, mapped_);
-  peak_regions_ = std::max<uint64_t>(peak_regions_, regions_.size());
-  return id;
-}
 
-void Model::Unpin(uint64_t id) {
-  Region& r = regions_.at(id);
-  if (--r.pins == 0) {
-    r.released_at = ++clock_;
-    while (mapped_ > p_.budget && Evict()) {
-    }
-  }
-}
+  void Step(Choices& c);
+  void MakeFixed(Choices& c);
+  void ReleaseFixed(Choices& c, bool erase);
+  // Checks the release of a cursor that held `region`.
+  void Released(const Observation& before, const Observation& now,
+                const std::vector<uint64_t>& lru0,
+                std::optional<uint64_t> region);
+  void MakeSliding(Choices& c);
+  void ReadSliding(Choices& c);
+  void DropSliding(Choices& c);
+  void Collect();
+  void ChangeFile(Choices& c);
+  void Restart(Choices& c);
+  void NewManager();
 
-bool Model::Evict() {
-  auto victim = regions_.end();
-  for (auto it = regions_.begin(); it != regions_.end(); ++it) {
-    if (it->second.pins == 0 &&
-        (victim == regions_.end() ||
-         it->second.released_at < victim->second.released_at)) {
-      victim = it;
-    }
-  }
-  if (victim == regions_.end()) return false;
-  mapped_ -= Pages(victim->second.begin, victim->second.end);
-  regions_.erase(victim);
-  ++evictions_;
-  ++unmapped_total_;
-  return true;
-}
-
-size_t Model::Collect() {
-  size_t n = 0;
-  for (auto it = regions_.begin(); it != regions_.end();) {
-    if (it->second.pins == 0) {
-      mapped_ -= Pages(it->second.begin, it->second.end);
-      it = regions_.erase(it);
-      ++n;
-      ++unmapped_total_;
-    } else {
-      ++it;
-    }
-  }
-  return n;
-}
-
-size_t Model::num_used() const {
-  size_t n = 0;
-  for (const auto& [id, r] : regions_) n += r.pins > 0 ? 1 : 0;
-  return n;
-}
-
-uint64_t Model::used_bytes() const {
-  uint64_t bytes = 0;
-  for (const auto& [id, r] : regions_) {
-    if (r.pins > 0) bytes += Pages(r.begin, r.end);
-  }
-  return bytes;
-}
-
-// --- Driver ------------------------------------------------------------------
-
-struct ModelDriver::Fixed {
-  FixedCursor cursor;
-  int file;
-  std::optional<uint64_t> region;  // model id while open (not for empty files)
+  ModelParams p_;
+  uint64_t stride_;
+  std::vector<DriverFile> files_;
+  std::vector<std::shared_ptr<Version>> version_;  // per file, current
+  std::vector<bool> replaceable_;                  // named by a path only
+  CallCounter counter_;
+  std::unique_ptr<MemmapManager> mman_;
+  std::map<int, Entry> entries_;
+  std::map<int, int> named_;  // file -> its attached entry
+  int next_entry_ = 0;
+  std::map<uint64_t, Region> regions_;
+  uint64_t next_region_ = 0;
+  std::vector<uint64_t> lru_;  // unused attached regions, LRU first
+  uint64_t clock_ = 0;
+  std::vector<Fixed> fixed_;
+  std::vector<Sliding> sliding_;
+  Observation last_;
+  size_t baseline_fds_ = 0;
+  int step_ = 0;
+  std::string op_;           // the operation being checked, for messages
+  uint64_t refused_ = 0;     // requests of op_ refused by a hard budget
+  bool may_refuse_ = false;  // op_ may also have had one refused inside
+  std::string failure_;
 };
 
-struct ModelDriver::Sliding {
-  SlidingCursor cursor;
-  int file;
-  std::optional<uint64_t> region;  // model id of the current region
-};
+#define DRIVER_CHECK(cond, ...)                     \
+  do {                                              \
+    if (!(cond)) {                                  \
+      Fail(absl::StrCat(#cond, ": ", __VA_ARGS__)); \
+      return;                                       \
+    }                                               \
+  } while (false)
 
-ModelDriver::ModelDriver(const ModelParams& params,
-                         std::vector<DriverFile> files)
-    : p_(params), files_(std::move(files)), baseline_fds_(CountOpenFds()) {
+#define DRIVER_CHECK_BOOL(cond, ...)                \
+  do {                                              \
+    if (!(cond)) {                                  \
+      Fail(absl::StrCat(#cond, ": ", __VA_ARGS__)); \
+      return false;                                 \
+    }                                               \
+  } while (false)
+
+ModelDriver::Impl::Impl(const ModelParams& params,
+                        std::vector<DriverFile> files)
+    : p_(params),
+      stride_(params.window / 2),
+      files_(std::move(files)),
+      baseline_fds_(CountOpenFds()) {
+  // Names of one inode share its Version; only a file with one name, a
+  // path, may be replaced.
+  std::map<uint64_t, std::shared_ptr<Version>> by_inode;
+  std::map<uint64_t, int> names;
+  for (const DriverFile& f : files_) {
+    const uint64_t inode = f.fd >= 0 ? InodeOf(f.fd) : InodeOf(f.path);
+    ++names[inode];
+    auto& v = by_inode[inode];
+    if (v == nullptr) v = std::make_shared<Version>(Version{f.bytes, inode});
+    version_.push_back(v);
+  }
+  for (size_t i = 0; i < files_.size(); ++i) {
+    replaceable_.push_back(files_[i].fd < 0 && names[version_[i]->inode] == 1);
+  }
+  internal::os::SetFaultInjector(&counter_);
   NewManager();
 }
 
-ModelDriver::~ModelDriver() = default;
+ModelDriver::Impl::~Impl() {
+  fixed_.clear();
+  sliding_.clear();
+  mman_.reset();
+  internal::os::SetFaultInjector(nullptr);
+}
 
-void ModelDriver::NewManager() {
+void ModelDriver::Impl::NewManager() {
   ManagerOptions options;
   options.window_size = p_.greedy ? 0 : p_.window;
   options.max_memory_size = p_.budget;
@@ -199,46 +314,1192 @@ void ModelDriver::NewManager() {
     }
     mman_ = std::move(*mman);
   }
-  std::vector<uint64_t> sizes;
-  for (const DriverFile& f : files_) sizes.push_back(f.bytes.size());
-  model_ = std::make_unique<Model>(p_, std::move(sizes));
+  entries_.clear();
+  named_.clear();
+  regions_.clear();
+  lru_.clear();
+  last_ = Observe();
 }
 
-void ModelDriver::Fail(const std::string& what) {
+void ModelDriver::Impl::Fail(const std::string& what) {
   if (failure_.empty()) {
-    failure_ = absl::StrCat("step ", step_, " (", Describe(p_), "): ", what);
+    failure_ = absl::StrCat("step ", step_, " (", Describe(p_), "), ", op_,
+                            ": ", what);
   }
 }
 
-#define DRIVER_CHECK(cond, ...)                     \
-  do {                                              \
-    if (!(cond)) {                                  \
-      Fail(absl::StrCat(#cond, ": ", __VA_ARGS__)); \
-      return;                                       \
-    }                                               \
-  } while (false)
+ModelDriver::Impl::Observation ModelDriver::Impl::Observe() const {
+  Observation o;
+  o.calls = counter_.calls();
+  if (mman_ == nullptr) return o;
+  o.stats = mman_->stats();
+  o.views = Inspector::Regions(*mman_);
+  o.mapped = mman_->mapped_memory_size();
+  o.regions = mman_->num_open_regions();
+  o.used = mman_->num_used_regions();
+  o.cursors = mman_->num_open_cursors();
+  o.files = mman_->num_files();
+  o.open_files = mman_->num_open_files();
+  return o;
+}
 
-#define DRIVER_CHECK_BOOL(cond, ...)                \
-  do {                                              \
-    if (!(cond)) {                                  \
-      Fail(absl::StrCat(#cond, ": ", __VA_ARGS__)); \
-      return false;                                 \
-    }                                               \
-  } while (false)
+ModelDriver::Impl::Diff ModelDriver::Impl::Compare(const Observation& now) {
+  Diff diff;
+  std::set<uint64_t> seen;
+  for (const RegionView& v : now.views) {
+    uint64_t id = UINT64_MAX;
+    for (const auto& [rid, r] : regions_) {
+      if (r.attached && r.data == v.data && r.ofs == v.ofs && r.end == v.end &&
+          r.inode == v.inode &&
+          (v.caller_fd >= 0 ? files_[r.file].fd == v.caller_fd
+                            : files_[r.file].path == v.path)) {
+        id = rid;
+        break;
+      }
+    }
+    if (id == UINT64_MAX) {
+      // A new region: whose file is it?
+      int f = -1;
+      for (size_t i = 0; i < files_.size(); ++i) {
+        if (v.caller_fd >= 0 ? files_[i].fd == v.caller_fd
+                             : files_[i].fd < 0 && files_[i].path == v.path) {
+          f = static_cast<int>(i);
+        }
+      }
+      id = next_region_++;
+      const auto named = f < 0 ? named_.end() : named_.find(f);
+      regions_[id] = Region{named == named_.end() ? -1 : named->second,
+                            f,
+                            v.inode,
+                            v.ofs,
+                            v.end,
+                            v.data,
+                            v.mapped_bytes,
+                            true};
+      diff.fresh.push_back(id);
+    }
+    diff.ids.push_back(id);
+    seen.insert(id);
+  }
+  for (const auto& [rid, r] : regions_) {
+    if (r.attached && seen.count(rid) == 0) diff.gone.push_back(rid);
+  }
+  return diff;
+}
 
-std::string ModelDriver::Run(Choices& choices, int steps) {
-  for (step_ = 0; step_ < steps && failure_.empty() && !choices.Exhausted();
+int ModelDriver::Impl::Pins(uint64_t region) const {
+  int n = 0;
+  for (const Fixed& x : fixed_) n += x.region == region ? 1 : 0;
+  for (const Sliding& s : sliding_) n += s.region == region ? 1 : 0;
+  return n;
+}
+
+uint64_t ModelDriver::Impl::PinnedBytes() const {
+  uint64_t bytes = 0;
+  for (const auto& [id, r] : regions_) bytes += Pins(id) > 0 ? r.bytes : 0;
+  return bytes;
+}
+
+int ModelDriver::Impl::NewEntry(int file) {
+  const int e = next_entry_++;
+  Entry entry;
+  entry.file = file;
+  entry.version = version_[file];
+  entry.known_size = version_[file]->bytes.size();
+  entries_[e] = entry;
+  named_[file] = e;
+  return e;
+}
+
+bool ModelDriver::Impl::Examined(int f, std::optional<int>* e,
+                                 const Observation& before,
+                                 const Observation& now) {
+  const uint64_t opens = Calls(before, now, Syscall::kOpen);
+  const uint64_t fstats = Calls(before, now, Syscall::kFstat);
+  const bool by_fd = files_[f].fd >= 0;
+  DRIVER_CHECK_BOOL(!by_fd || opens == 0, opens,
+                    " open() calls for a file named by the caller's fd");
+  DRIVER_CHECK_BOOL(opens <= 1, opens, " open() calls in one operation");
+  if (!e->has_value()) {
+    // A name the manager did not know: it must examine the file.
+    DRIVER_CHECK_BOOL(fstats >= 1 && (by_fd || opens == 1),
+                      "a new file was not examined: ", opens, " opens, ",
+                      fstats, " fstats");
+    *e = NewEntry(f);
+    entries_[**e].fd_open = opens == 1;
+    entries_[**e].fd_used = ++clock_;
+    return true;
+  }
+  Entry& entry = entries_[**e];
+  if (opens + fstats == 0) return true;
+  DRIVER_CHECK_BOOL(opens == 0 || !entry.fd_open, "opened ", files_[f].path,
+                    " while its descriptor was cached");
+  if (opens == 1 && entry.version != version_[f]) {
+    // Reopened: the path denotes another file now. The old entry stays
+    // with its cursors, detached; its attached regions are dropped.
+    entry.attached = false;
+    *e = NewEntry(f);
+    entries_[**e].fd_open = true;
+    entries_[**e].fd_used = ++clock_;
+    return true;
+  }
+  entry.known_size = entry.version->bytes.size();
+  entry.fd_used = ++clock_;
+  if (opens == 1) entry.fd_open = true;
+  return true;
+}
+
+void ModelDriver::Impl::CheckDescriptors(int e, const Observation& before,
+                                         const Observation& now,
+                                         size_t open_before) {
+  const uint64_t opens = Calls(before, now, Syscall::kOpen);
+  const uint64_t closes = Calls(before, now, Syscall::kClose);
+  const uint64_t slots = std::max<uint64_t>(p_.max_files, 1);
+  // Before opening with every slot taken, the least recently used idle
+  // descriptor is closed; after the call, descriptors beyond max_open_files
+  // are (the least recently used first).
+  uint64_t expected = 0;
+  std::vector<int> order;  // descriptors held, least recently used first
+  for (const auto& [id, entry] : entries_) {
+    if (entry.fd_open && id != e) order.push_back(id);
+  }
+  std::sort(order.begin(), order.end(), [this](int a, int b) {
+    return entries_[a].fd_used < entries_[b].fd_used;
+  });
+  size_t held = open_before;
+  const bool adopted = entries_.count(e) != 0 && entries_[e].fd_open;
+  auto close_lru = [&] {
+    entries_[order.front()].fd_open = false;
+    order.erase(order.begin());
+    --held;
+    ++expected;
+  };
+  // Each load that opens the file (a call passing through several regions
+  // may load several times).
+  for (uint64_t i = 0; i < opens; ++i) {
+    if (held == slots) {
+      DRIVER_CHECK(!order.empty(), "every descriptor slot taken by ", e);
+      close_lru();
+    }
+    if (adopted) {
+      ++held;
+      entries_[e].fd_open = true;
+      order.push_back(e);
+    } else {
+      ++expected;  // opened to look, and closed: it was another file
+    }
+    while (held > p_.max_files && !order.empty()) close_lru();
+  }
+  if (opens == 0) {
+    if (adopted) order.push_back(e);
+    while (held > p_.max_files && !order.empty()) close_lru();
+  }
+  DRIVER_CHECK(closes == expected, closes, " descriptors closed, expected ",
+               expected, " (", opens, " opened, ", open_before,
+               " held before)");
+}
+
+bool ModelDriver::Impl::CheckEvictions(const std::vector<uint64_t>& lru,
+                                       const std::set<uint64_t>& evicted) {
+  size_t k = 0;
+  while (k < lru.size() && evicted.count(lru[k]) != 0) ++k;
+  auto describe = [this](uint64_t id) {
+    const Region& r = regions_[id];
+    return absl::StrCat(" [", r.ofs, ", ", r.end, ") of entry ", r.entry,
+                        Pins(id) > 0 ? " (pinned)" : "");
+  };
+  std::string lru_text;
+  for (uint64_t id : lru) absl::StrAppend(&lru_text, describe(id));
+  std::string evicted_text;
+  for (uint64_t id : evicted) absl::StrAppend(&evicted_text, describe(id));
+  DRIVER_CHECK_BOOL(k == evicted.size(), "evicted", evicted_text,
+                    ", not the least recently used of", lru_text);
+  return true;
+}
+
+void ModelDriver::Impl::Commit(const Observation& now, const Diff& diff,
+                               const LruRule& rule) {
+  // Regions no longer listed: unmapped, or detached while cursors pin them.
+  for (uint64_t id : diff.gone) {
+    if (Pins(id) > 0) {
+      regions_[id].attached = false;
+    } else {
+      regions_.erase(id);
+    }
+  }
+  // Regions only their cursors see go when the last one lets go.
+  for (auto it = regions_.begin(); it != regions_.end();) {
+    it = !it->second.attached && Pins(it->first) == 0 ? regions_.erase(it)
+                                                      : std::next(it);
+  }
+  // Pins, as cursors hold them.
+  std::vector<uint64_t> unused;
+  for (size_t i = 0; i < now.views.size(); ++i) {
+    const uint64_t id = diff.ids[i];
+    DRIVER_CHECK(static_cast<int>(now.views[i].pins) == Pins(id), "region [",
+                 now.views[i].ofs, ", ", now.views[i].end, ") has ",
+                 now.views[i].pins, " pins, cursors hold ", Pins(id));
+    if (now.views[i].pins == 0) unused.push_back(id);
+  }
+  // The LRU order.
+  std::set<uint64_t> listed(unused.begin(), unused.end());
+  std::vector<uint64_t> kept;  // the previous order, of what is still unused
+  for (uint64_t id : lru_) {
+    if (listed.count(id) != 0) kept.push_back(id);
+  }
+  if (rule.passed_entry < 0) {
+    std::vector<uint64_t> expected;
+    std::set<uint64_t> released(rule.released.begin(), rule.released.end());
+    for (uint64_t id : kept) {
+      if (released.count(id) == 0) expected.push_back(id);
+    }
+    for (uint64_t id : rule.released) {
+      if (listed.count(id) != 0) expected.push_back(id);
+    }
+    DRIVER_CHECK(unused == expected, "LRU order differs from release order (",
+                 unused.size(), " unused regions)");
+  } else {
+    // Some prefix keeps the previous order; the rest are regions of the
+    // entry the operation passed through.
+    bool ok = false;
+    for (size_t k = unused.size() + 1; k-- > 0 && !ok;) {
+      std::set<uint64_t> prefix(
+          unused.begin(), unused.begin() + static_cast<std::ptrdiff_t>(k));
+      std::vector<uint64_t> in_order;
+      for (uint64_t id : kept) {
+        if (prefix.count(id) != 0) in_order.push_back(id);
+      }
+      ok = std::equal(in_order.begin(), in_order.end(), unused.begin(),
+                      unused.begin() + static_cast<std::ptrdiff_t>(k)) &&
+           in_order.size() == k;
+      for (size_t j = k; ok && j < unused.size(); ++j) {
+        ok = regions_[unused[j]].entry == rule.passed_entry;
+      }
+    }
+    DRIVER_CHECK(ok, "LRU order: regions of other files moved");
+  }
+  lru_ = unused;
+  // Entries: alive while they have cursors, regions or a descriptor.
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    bool has_region = false;
+    for (const auto& [id, r] : regions_) has_region |= r.entry == it->first;
+    if (it->second.cursors == 0 && !it->second.fd_open && !has_region) {
+      const auto named = named_.find(it->second.file);
+      if (named != named_.end() && named->second == it->first) {
+        named_.erase(named);
+      }
+      it = entries_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void ModelDriver::Impl::CheckCounters(const Observation& before,
+                                      const Observation& now, bool exact) {
+  size_t regions = 0;
+  size_t used = 0;
+  uint64_t mapped = 0;
+  for (const auto& [id, r] : regions_) {
+    ++regions;
+    used += Pins(id) > 0 ? 1 : 0;
+    mapped += r.bytes;
+  }
+  if (now.regions != regions) {
+    std::string dump;
+    for (const auto& [id, r] : regions_) {
+      absl::StrAppend(&dump, " [", r.ofs, ",", r.end, ") e", r.entry, " att ",
+                      r.attached, " pins ", Pins(id), ";");
+    }
+    absl::StrAppend(&dump, " views:");
+    for (const RegionView& v : now.views) {
+      absl::StrAppend(&dump, " [", v.ofs, ",", v.end, ") pins ", v.pins, ";");
+    }
+    absl::StrAppend(&dump, " calls:");
+    for (int i = 0; i < internal::os::kNumSyscalls; ++i) {
+      absl::StrAppend(&dump, " ", now.calls[i] - before.calls[i]);
+    }
+    Fail(absl::StrCat(now.regions, " regions:", dump));
+    return;
+  }
+  DRIVER_CHECK(now.regions == regions, now.regions, " regions, ", regions,
+               " known");
+  DRIVER_CHECK(now.used == used, now.used, " used regions, ", used, " known");
+  DRIVER_CHECK(now.mapped == mapped, now.mapped, " bytes mapped, ", mapped,
+               " known");
+  size_t cursors = sliding_.size();
+  for (const Fixed& x : fixed_) cursors += x.cursor.closed() ? 0 : 1;
+  DRIVER_CHECK(now.cursors == cursors, now.cursors, " cursors, ", cursors,
+               " open");
+  size_t open_files = 0;
+  for (const auto& [id, e] : entries_) open_files += e.fd_open ? 1 : 0;
+  DRIVER_CHECK(now.open_files == open_files, now.open_files,
+               " descriptors held, ", open_files, " expected");
+  if (now.files != entries_.size()) {
+    std::string dump;
+    for (const auto& [id, e] : entries_) {
+      int nr = 0;
+      for (const auto& [rid, r] : regions_) nr += r.entry == id ? 1 : 0;
+      absl::StrAppend(&dump, " [entry ", id, " file ", e.file, " att ",
+                      e.attached, " fd ", e.fd_open, " cur ", e.cursors,
+                      " regions ", nr, "]");
+    }
+    Fail(absl::StrCat("files ", now.files, " vs", dump));
+    return;
+  }
+  DRIVER_CHECK(now.files == entries_.size(), now.files, " files tracked, ",
+               entries_.size(), " expected");
+  // The counters agree with the system calls seen.
+  const ManagerStats& s0 = before.stats;
+  const ManagerStats& s1 = now.stats;
+  DRIVER_CHECK(s1.regions_mapped - s0.regions_mapped ==
+                   Calls(before, now, Syscall::kMmap),
+               "regions_mapped grew by ", s1.regions_mapped - s0.regions_mapped,
+               ", mmap() ran ", Calls(before, now, Syscall::kMmap), " times");
+  DRIVER_CHECK(s1.regions_unmapped - s0.regions_unmapped ==
+                   Calls(before, now, Syscall::kMunmap),
+               "regions_unmapped grew by ",
+               s1.regions_unmapped - s0.regions_unmapped, ", munmap() ran ",
+               Calls(before, now, Syscall::kMunmap), " times");
+  DRIVER_CHECK(s1.cursor_misses - s0.cursor_misses >=
+                       Calls(before, now, Syscall::kMmap) + refused_ &&
+                   s1.cursor_misses - s0.cursor_misses <=
+                       Calls(before, now, Syscall::kMmap) + refused_ +
+                           (may_refuse_ ? 1 : 0),
+               "misses grew by ", s1.cursor_misses - s0.cursor_misses,
+               ", mmap() ran ", Calls(before, now, Syscall::kMmap), " times");
+  DRIVER_CHECK(
+      s1.files_opened - s0.files_opened == Calls(before, now, Syscall::kOpen),
+      "files_opened grew by ", s1.files_opened - s0.files_opened,
+      ", open() ran ", Calls(before, now, Syscall::kOpen), " times");
+  DRIVER_CHECK(
+      s1.files_closed - s0.files_closed == Calls(before, now, Syscall::kClose),
+      "files_closed grew by ", s1.files_closed - s0.files_closed,
+      ", close() ran ", Calls(before, now, Syscall::kClose), " times");
+  DRIVER_CHECK(s1.map_failures == 0 && s1.unmap_failures == 0,
+               "failures with no fault injected");
+  DRIVER_CHECK(s1.lru_evictions - s0.lru_evictions <=
+                   s1.regions_unmapped - s0.regions_unmapped,
+               "more evictions than unmaps");
+  // Bytes mapped and peaks: exact when the operation mapped at most one
+  // region and dropped nothing after it; bounds otherwise.
+  uint64_t fresh_bytes = 0;
+  for (const RegionView& v : now.views) {
+    bool known = false;
+    for (const RegionView& w : before.views) {
+      known |= v.data == w.data && v.ofs == w.ofs && v.end == w.end &&
+               v.inode == w.inode && v.path == w.path &&
+               v.caller_fd == w.caller_fd;
+    }
+    fresh_bytes += known ? 0 : v.mapped_bytes;
+  }
+  const uint64_t bytes_mapped = s1.bytes_mapped_total - s0.bytes_mapped_total;
+  DRIVER_CHECK(bytes_mapped >= fresh_bytes, bytes_mapped,
+               " bytes mapped, regions of ", fresh_bytes, " bytes appeared");
+  DRIVER_CHECK(
+      s1.peak_mapped_bytes >= std::max(s0.peak_mapped_bytes, now.mapped),
+      "peak_mapped_bytes ", s1.peak_mapped_bytes);
+  DRIVER_CHECK(
+      s1.peak_regions >= std::max<uint64_t>(s0.peak_regions, now.regions),
+      "peak_regions ", s1.peak_regions);
+  DRIVER_CHECK(s1.peak_mapped_bytes <=
+                   std::max(s0.peak_mapped_bytes, before.mapped + bytes_mapped),
+               "peak_mapped_bytes ", s1.peak_mapped_bytes, " above ",
+               before.mapped + bytes_mapped);
+  if (exact) {
+    DRIVER_CHECK(bytes_mapped == fresh_bytes, bytes_mapped, " bytes mapped, ",
+                 fresh_bytes, " appeared");
+    DRIVER_CHECK(
+        s1.peak_mapped_bytes == std::max(s0.peak_mapped_bytes, now.mapped),
+        "peak_mapped_bytes ", s1.peak_mapped_bytes, ", expected ",
+        std::max(s0.peak_mapped_bytes, now.mapped));
+    DRIVER_CHECK(
+        s1.peak_regions == std::max<uint64_t>(s0.peak_regions, now.regions),
+        "peak_regions ", s1.peak_regions);
+  }
+  // Budgets.
+  if (p_.hard) {
+    DRIVER_CHECK(now.mapped <= p_.budget, now.mapped, " mapped, hard budget ",
+                 p_.budget);
+  } else {
+    DRIVER_CHECK(now.mapped <= std::max(p_.budget, PinnedBytes()), now.mapped,
+                 " mapped, soft budget ", p_.budget, ", ", PinnedBytes(),
+                 " pinned");
+  }
+  for (size_t i = 0; i < now.views.size(); ++i) {
+    const RegionView& v = now.views[i];
+    DRIVER_CHECK(
+        v.ofs % kPage == 0 && reinterpret_cast<uintptr_t>(v.data) % kPage == 0,
+        "region at ", v.ofs, " not page-aligned");
+    DRIVER_CHECK(v.mapped_bytes == Pages(v.end - v.ofs), "region [", v.ofs,
+                 ", ", v.end, ") costs ", v.mapped_bytes);
+    if (!p_.greedy) {
+      DRIVER_CHECK(v.ofs % stride_ == 0 && v.end - v.ofs <= p_.window,
+                   "region [", v.ofs, ", ", v.end, ") off the window grid");
+    } else {
+      DRIVER_CHECK(v.ofs == 0, "greedy region at ", v.ofs);
+    }
+  }
+}
+
+bool ModelDriver::Impl::HeldBytesOk(const std::shared_ptr<Version>& v,
+                                    uint64_t ofs,
+                                    absl::Span<const uint8_t> shown) const {
+  // Bytes beyond the file's current end are not read: the file shrank under
+  // the mapping, and reading them would raise SIGBUS.
+  const uint64_t size = v->bytes.size();
+  if (ofs >= size) return true;
+  const uint64_t n = std::min<uint64_t>(shown.size(), size - ofs);
+  return std::equal(shown.begin(), shown.begin() + static_cast<ptrdiff_t>(n),
+                    v->bytes.begin() + static_cast<ptrdiff_t>(ofs));
+}
+
+// --- Operations -------------------------------------------------------------
+
+void ModelDriver::Impl::MakeFixed(Choices& c) {
+  // By name, or from a cursor (which names its file again).
+  int f = static_cast<int>(c.Uniform(0, files_.size() - 1));
+  uint64_t ofs;
+  uint64_t size;
+  const Fixed* from = nullptr;
+  bool next = false;
+  if (!fixed_.empty() && c.Uniform(0, 3) == 0) {
+    from = &fixed_[c.Uniform(0, fixed_.size() - 1)];
+    f = from->file;
+    next = c.Bool() && !from->cursor.closed() && from->cursor.size() > 0;
+    ofs = next ? from->cursor.ofs_end()
+               : c.Uniform(0, version_[f]->bytes.size() + 2);
+    size = next ? from->cursor.size() : c.Uniform(0, kPage);
+  } else {
+    ofs = c.Uniform(0, version_[f]->bytes.size() + 2);
+    size = c.Uniform(0, 3) == 0 ? 0 : c.Uniform(1, 3 * kPage);
+  }
+  std::optional<int> e;
+  if (const auto named = named_.find(f); named != named_.end()) {
+    e = named->second;
+  }
+  const std::optional<int> e_before = e;
+  const uint64_t known0 = e ? entries_[*e].known_size : 0;
+  const uint64_t want0 = size == 0 ? known0 : std::min(known0, ofs + size);
+  const std::vector<uint64_t> lru0 = lru_;
+  const uint64_t pinned0 = PinnedBytes();
+  size_t open_before = 0;
+  for (const auto& [id, entry] : entries_) open_before += entry.fd_open ? 1 : 0;
+  const Observation before = last_;
+  // Which cached region holds the whole request, as the manager knows the
+  // file: then it must be a hit.
+  std::optional<uint64_t> holder;
+  if (e && ofs < known0) {
+    for (const auto& [id, r] : regions_) {
+      if (r.attached && r.entry == *e && r.ofs <= ofs && r.end >= want0) {
+        holder = id;
+      }
+    }
+  }
+
+  op_ = absl::StrCat(from == nullptr ? "MakeCursor"
+                     : next          ? "NextCursor"
+                                     : "cursor.MakeCursor",
+                     "(file ", f, ", ", ofs, ", ", size, ")");
+  absl::StatusOr<FixedCursor> got = from == nullptr
+                                        ? mman_->MakeCursor(Name(f), ofs, size)
+                                    : next ? from->cursor.NextCursor()
+                                           : from->cursor.MakeCursor(ofs, size);
+  const Observation now = Observe();
+  const uint64_t mmaps = Calls(before, now, Syscall::kMmap);
+  const uint64_t hits = now.stats.cursor_hits - before.stats.cursor_hits;
+  const uint64_t misses = now.stats.cursor_misses - before.stats.cursor_misses;
+  const uint64_t file_calls = Calls(before, now, Syscall::kOpen) +
+                              Calls(before, now, Syscall::kStat) +
+                              Calls(before, now, Syscall::kFstat) + mmaps;
+  if (!Examined(f, &e, before, now)) return;
+  Entry& entry = entries_[*e];
+  const uint64_t known = entry.known_size;
+  const bool examined = Calls(before, now, Syscall::kFstat) > 0;
+  DRIVER_CHECK(examined || ofs < known0 || (ofs == 0 && known0 == 0),
+               "answered for offset ", ofs, " beyond the known end ", known0,
+               " without looking at the file");
+  Diff diff = Compare(now);
+  LruRule rule;
+  std::set<uint64_t> evicted;
+  // Dropped because the manager saw the file change: before mapping
+  // (beyond a new end, or the file replaced), or once a region of the same
+  // window replaced one cut at an old end.
+  std::set<uint64_t> stale;
+  std::set<uint64_t> stale_before;
+  const int old_entry = e_before.value_or(*e);
+  for (uint64_t id : diff.gone) {
+    const Region& r = regions_[id];
+    const bool early = examined && (!entries_[r.entry].attached ||
+                                    (r.entry == *e && r.end > known));
+    bool replaced = false;  // by a new region of its window
+    for (uint64_t fresh : diff.fresh) {
+      const Region& n = regions_[fresh];
+      replaced |= n.entry == r.entry && n.ofs == r.ofs && n.end > r.end;
+    }
+    if (r.entry == old_entry && (early || replaced)) {
+      stale.insert(id);
+      if (early) stale_before.insert(id);
+    } else {
+      evicted.insert(id);
+    }
+  }
+  // An unused region that a new one of its window replaces may also have
+  // been evicted first, to make room: then it counts as an eviction.
+  const uint64_t evictions =
+      now.stats.lru_evictions - before.stats.lru_evictions;
+  for (uint64_t id : lru0) {
+    if (evicted.size() < evictions && stale.count(id) != 0 &&
+        stale_before.count(id) == 0) {
+      stale.erase(id);
+      evicted.insert(id);
+    }
+  }
+  std::vector<uint64_t> lru_left;  // the LRU once the stale ones are gone
+  for (uint64_t id : lru0) {
+    if (stale.count(id) == 0) lru_left.push_back(id);
+  }
+  absl::StrAppend(&op_, " -> ", got.status().ToString(), " known ", known0,
+                  "->", known, " examined ", examined, " fresh ",
+                  diff.fresh.size(), " mmaps ", mmaps);
+  if (!CheckEvictions(lru_left, evicted)) return;
+  DRIVER_CHECK(
+      now.stats.lru_evictions - before.stats.lru_evictions == evicted.size(),
+      now.stats.lru_evictions - before.stats.lru_evictions,
+      " evictions counted, ", evicted.size(), " seen");
+  DRIVER_CHECK(diff.fresh.size() == mmaps, diff.fresh.size(),
+               " regions appeared, mmap() ran ", mmaps, " times");
+  DRIVER_CHECK(mmaps <= 1, mmaps, " regions mapped for one cursor");
+
+  const bool empty_ok = ofs == 0 && known == 0;
+  if (ofs >= known && !empty_ok) {
+    DRIVER_CHECK(absl::IsOutOfRange(got.status()), "offset ", ofs,
+                 " of a file of ", known, " bytes: ", got.status().ToString());
+    DRIVER_CHECK(mmaps == 0 && hits == 0 && evicted.empty(),
+                 "mapped or evicted for a refused request");
+  } else if (known == 0) {
+    DRIVER_CHECK(got.ok(), got.status().ToString());
+    DRIVER_CHECK(got->size() == 0 && mmaps == 0 && hits + misses == 0,
+                 "empty file: size ", got->size());
+    ++entry.cursors;
+    fixed_.push_back({std::move(*got), f, *e, std::nullopt, entry.version});
+  } else if (!got.ok()) {
+    refused_ = 1;
+    DRIVER_CHECK(p_.hard && absl::IsResourceExhausted(got.status()),
+                 got.status().ToString());
+    // Refused only when what cursors pin leaves no room for the smallest
+    // region that can serve it, a page (a window or the file: must fit).
+    // Refused only when what cursors pin leaves no room for the largest
+    // region that could serve it.
+    DRIVER_CHECK(pinned0 + Pages(p_.greedy ? known : p_.window) > p_.budget,
+                 "refused with ", pinned0, " bytes pinned of a budget of ",
+                 p_.budget);
+    DRIVER_CHECK(mmaps == 0 && hits == 0, "refused after mapping");
+  } else {
+    const uint64_t want = size == 0 ? known : std::min(known, ofs + size);
+    DRIVER_CHECK(hits + misses == 1, hits, " hits and ", misses,
+                 " misses for one cursor");
+    // The region the cursor shows.
+    std::optional<uint64_t> shown;
+    for (size_t i = 0; i < now.views.size(); ++i) {
+      const RegionView& v = now.views[i];
+      if (got->buffer().data() >= v.data &&
+          got->buffer().data() < v.data + (v.end - v.ofs)) {
+        shown = diff.ids[i];
+      }
+    }
+    DRIVER_CHECK(shown.has_value(), "the cursor's bytes are in no region");
+    const Region& r = regions_[*shown];
+    DRIVER_CHECK(r.ofs <= ofs && got->buffer().data() == r.data + (ofs - r.ofs),
+                 "cursor at ", ofs, " shows the wrong bytes of [", r.ofs, ", ",
+                 r.end, ")");
+    DRIVER_CHECK(got->ofs() == ofs && got->ofs_end() == std::min(want, r.end),
+                 "cursor [", got->ofs(), ", ", got->ofs_end(), ") for [", ofs,
+                 ", ", want, ") from [", r.ofs, ", ", r.end, ")");
+    // Whole requests, or at least half a window of them.
+    DRIVER_CHECK(p_.greedy ? got->ofs_end() == want
+                           : got->ofs_end() >= std::min(want, ofs + stride_),
+                 "served [", ofs, ", ", got->ofs_end(), ") of [", ofs, ", ",
+                 want, ")");
+    const bool fresh = std::find(diff.fresh.begin(), diff.fresh.end(),
+                                 *shown) != diff.fresh.end();
+    DRIVER_CHECK(fresh == (misses == 1), "hit on a new region, or miss on ",
+                 "a cached one");
+    if (fresh) {
+      // A new region: cut only at the end of the file, and only when no
+      // cached one served as much.
+      DRIVER_CHECK(p_.greedy ? r.end == known
+                             : r.end == std::min(r.ofs + p_.window, known),
+                   "region [", r.ofs, ", ", r.end, ") of a file of ", known);
+      for (const auto& [id, o] : regions_) {
+        if (id != *shown && o.attached && o.entry == *e &&
+            std::find(diff.gone.begin(), diff.gone.end(), id) ==
+                diff.gone.end()) {
+          DRIVER_CHECK(!(o.ofs <= ofs && o.end >= got->ofs_end()), "mapped [",
+                       r.ofs, ", ", r.end, ") while [", o.ofs, ", ", o.end,
+                       ") was cached");
+        }
+      }
+      // As few evictions as the budget needs, and overruns counted.
+      uint64_t room = before.mapped;
+      for (uint64_t id : stale_before) {
+        if (std::find(lru0.begin(), lru0.end(), id) != lru0.end()) {
+          room -= regions_[id].bytes;
+        }
+      }
+      uint64_t last_evicted = 0;
+      for (uint64_t id : lru_left) {
+        if (evicted.count(id) != 0) {
+          room -= regions_[id].bytes;
+          last_evicted = regions_[id].bytes;
+        }
+      }
+      const bool all_evicted = evicted.size() == lru_left.size();
+      DRIVER_CHECK(evicted.empty() || room + last_evicted + r.bytes > p_.budget,
+                   "evicted more than the budget needed");
+      DRIVER_CHECK(room + r.bytes <= p_.budget || all_evicted,
+                   "over budget with unused regions left");
+      if (!p_.hard) {
+        const uint64_t overruns =
+            now.stats.soft_budget_overruns - before.stats.soft_budget_overruns;
+        DRIVER_CHECK(overruns == (room + r.bytes > p_.budget ? 1u : 0u),
+                     overruns, " overruns with ", room, " + ", r.bytes,
+                     " bytes of ", p_.budget);
+      }
+    } else {
+      DRIVER_CHECK(evicted.empty(), "evictions on a hit");
+      DRIVER_CHECK(file_calls == 0 || want0 == known0 || known != known0,
+                   "system calls on a hit inside the known file");
+    }
+    if (holder && known == known0 &&
+        std::find(diff.gone.begin(), diff.gone.end(), *holder) ==
+            diff.gone.end()) {
+      DRIVER_CHECK(!fresh, "mapped a region though [", regions_[*holder].ofs,
+                   ", ", regions_[*holder].end, ") held the request");
+    }
+    DRIVER_CHECK(HeldBytesOk(entry.version, ofs, got->buffer()),
+                 "bytes differ at ", ofs);
+    ++entry.cursors;
+    fixed_.push_back({std::move(*got), f, *e, *shown, entry.version});
+  }
+  CheckDescriptors(*e, before, now, open_before);
+  if (!failure_.empty()) return;
+  Commit(now, diff, rule);
+  CheckCounters(before, now, stale.empty());
+  last_ = now;
+}
+
+void ModelDriver::Impl::Released(const Observation& before,
+                                 const Observation& now,
+                                 const std::vector<uint64_t>& lru0,
+                                 std::optional<uint64_t> region) {
+  DRIVER_CHECK(Calls(before, now, Syscall::kMmap) +
+                       Calls(before, now, Syscall::kOpen) +
+                       Calls(before, now, Syscall::kFstat) +
+                       Calls(before, now, Syscall::kClose) ==
+                   0,
+               "system calls other than munmap to release a cursor");
+  Diff diff = Compare(now);
+  DRIVER_CHECK(diff.fresh.empty(), "a region appeared on release");
+  LruRule rule;
+  const bool last_pin =
+      region && regions_.count(*region) != 0 && Pins(*region) == 0;
+  if (last_pin && regions_[*region].attached) {
+    rule.released.push_back(*region);
+    // Over a soft budget, a release evicts, least recently used first
+    // (the region released is the most recent), until the budget holds.
+    std::vector<uint64_t> order = lru0;
+    order.push_back(*region);
+    std::set<uint64_t> gone(diff.gone.begin(), diff.gone.end());
+    if (!CheckEvictions(order, gone)) return;
+    uint64_t mapped = before.mapped;
+    uint64_t last = 0;
+    for (uint64_t id : order) {
+      if (gone.count(id) != 0) {
+        mapped -= regions_[id].bytes;
+        last = regions_[id].bytes;
+      }
+    }
+    DRIVER_CHECK(gone.empty() || mapped + last > p_.budget,
+                 "evicted below the budget on release");
+    DRIVER_CHECK(mapped <= p_.budget || gone.size() == order.size(),
+                 "over budget after a release, with unused regions");
+    DRIVER_CHECK(
+        now.stats.lru_evictions - before.stats.lru_evictions == gone.size(),
+        now.stats.lru_evictions - before.stats.lru_evictions,
+        " evictions counted on release, ", gone.size(), " seen");
+  } else {
+    DRIVER_CHECK(diff.gone.empty(), "regions dropped by a release");
+    // A region only its cursors saw goes with the last of them.
+    const bool hidden = last_pin && !regions_[*region].attached;
+    DRIVER_CHECK(Calls(before, now, Syscall::kMunmap) == (hidden ? 1u : 0u),
+                 Calls(before, now, Syscall::kMunmap), " unmapped on release");
+  }
+  Commit(now, diff, rule);
+  CheckCounters(before, now, true);
+  last_ = now;
+}
+
+void ModelDriver::Impl::ReleaseFixed(Choices& c, bool erase) {
+  const size_t k = c.Uniform(0, fixed_.size() - 1);
+  Fixed& victim = fixed_[k];
+  const uint64_t how = c.Uniform(0, 2);
+  op_ = absl::StrCat("release fixed cursor ", k, " [", victim.cursor.ofs(),
+                     ", ", victim.cursor.ofs_end(), ") how ", how);
+  const bool was_open = !victim.cursor.closed();
+  const std::optional<uint64_t> region = victim.region;
+  const Observation before = last_;
+  const std::vector<uint64_t> lru0 = lru_;
+  if (how == 0) {
+    absl::Status status = victim.cursor.Release();
+    DRIVER_CHECK(was_open ? status.ok() : absl::IsFailedPrecondition(status),
+                 status.ToString());
+  } else if (how == 1) {
+    victim.cursor.Close();
+  } else {
+    victim.cursor = FixedCursor();
+  }
+  DRIVER_CHECK(victim.cursor.closed(), "still open after release");
+  victim.region.reset();
+  // A closed cursor still names its file (MakeCursor() works on it): it
+  // lets go of the file only when it is destroyed or reset.
+  const bool destroyed = erase || how == 2 || c.Bool();
+  if (destroyed || how == 2) {
+    if (victim.bound) --entries_[victim.entry].cursors;
+    victim.bound = false;
+  }
+  if (destroyed) {
+    fixed_.erase(fixed_.begin() + static_cast<std::ptrdiff_t>(k));
+  }
+  Released(before, Observe(), lru0, region);
+}
+
+void ModelDriver::Impl::MakeSliding(Choices& c) {
+  const int f = static_cast<int>(c.Uniform(0, files_.size() - 1));
+  const uint64_t ofs = c.Uniform(0, version_[f]->bytes.size() + 1);
+  const uint64_t size = c.Bool() ? 0 : c.Uniform(1, 4 * kPage);
+  std::optional<int> e;
+  if (const auto named = named_.find(f); named != named_.end()) {
+    e = named->second;
+  }
+  const std::optional<int> e_before = e;
+  const uint64_t known0 = e ? entries_[*e].known_size : 0;
+  size_t open_before = 0;
+  for (const auto& [id, entry] : entries_) open_before += entry.fd_open ? 1 : 0;
+  const Observation before = last_;
+  op_ = absl::StrCat("MakeSlidingCursor(file ", f, ", ", ofs, ", ", size, ")");
+  absl::StatusOr<SlidingCursor> got =
+      mman_->MakeSlidingCursor(Name(f), ofs, size);
+  const Observation now = Observe();
+  if (!Examined(f, &e, before, now)) return;
+  Entry& entry = entries_[*e];
+  const uint64_t known = entry.known_size;
+  DRIVER_CHECK(Calls(before, now, Syscall::kMmap) == 0, "a sliding cursor ",
+               "mapped before it was read");
+  DRIVER_CHECK(Calls(before, now, Syscall::kFstat) > 0 || ofs < known0 ||
+                   (ofs == 0 && known0 == 0),
+               "answered for offset ", ofs, " beyond the known end ", known0,
+               " without looking at the file");
+  if (ofs >= known && !(ofs == 0 && known == 0)) {
+    DRIVER_CHECK(absl::IsOutOfRange(got.status()), got.status().ToString());
+  } else {
+    DRIVER_CHECK(got.ok(), got.status().ToString());
+    const uint64_t end = size == 0 ? known : std::min(known, ofs + size);
+    DRIVER_CHECK(got->ofs() == ofs && got->size() == end - ofs, got->size(),
+                 " bytes for [", ofs, ", ", end, ")");
+    ++entry.cursors;
+    sliding_.push_back({std::move(*got), f, *e, std::nullopt, entry.version});
+  }
+  Diff diff = Compare(now);
+  for (uint64_t id : diff.gone) {
+    const Region& r = regions_[id];
+    DRIVER_CHECK(r.entry == e_before.value_or(*e) &&
+                     (r.end > known || !entries_[r.entry].attached),
+                 "region [", r.ofs, ", ", r.end, ") dropped by a new cursor");
+  }
+  DRIVER_CHECK(now.stats.lru_evictions == before.stats.lru_evictions,
+               "evictions by a new sliding cursor");
+  CheckDescriptors(*e, before, now, open_before);
+  if (!failure_.empty()) return;
+  Commit(now, diff, LruRule{});
+  CheckCounters(before, now, diff.gone.empty());
+  last_ = now;
+}
+
+void ModelDriver::Impl::ReadSliding(Choices& c) {
+  const size_t k = c.Uniform(0, sliding_.size() - 1);
+  Sliding& s = sliding_[k];
+  const uint64_t n = s.cursor.size();
+  const Version& v = *s.version;
+  // Only bytes the file still has: mapped bytes beyond a shrunk end raise
+  // SIGBUS.
+  const uint64_t readable = v.bytes.size() <= s.cursor.ofs()
+                                ? 0
+                                : std::min(n, v.bytes.size() - s.cursor.ofs());
+  if (n == 0) {
+    DRIVER_CHECK(absl::IsOutOfRange(s.cursor.At(0).status()), "At(0) of empty");
+    return;
+  }
+  if (readable == 0) return;
+  const uint64_t kind = c.Uniform(0, 3);
+  op_ = absl::StrCat("sliding cursor ", k, " [", s.cursor.ofs(), ", ",
+                     s.cursor.ofs_end(), ") kind ", kind);
+  const uint64_t i = c.Uniform(0, readable - 1);
+  const uint64_t len =
+      kind == 0 ? 1 : c.Uniform(0, std::min<uint64_t>(readable - i, 3 * kPage));
+  absl::StrAppend(&op_, " at ", i, " length ", len);
+  const int e = s.entry;
+  const bool in_current = s.region && regions_.count(*s.region) != 0 &&
+                          regions_[*s.region].ofs <= s.cursor.ofs() + i &&
+                          regions_[*s.region].end >=
+                              s.cursor.ofs() + i + std::max<uint64_t>(len, 1);
+  size_t open_before = 0;
+  for (const auto& [id, entry] : entries_) open_before += entry.fd_open ? 1 : 0;
+  const std::optional<uint64_t> previous = s.region;
+  // Whether the manager knows the file as it is (else a window may be cut
+  // at an end the file has passed since).
+  const bool stable = entries_[s.entry].known_size == v.bytes.size();
+  const Observation before = last_;
+  const uint64_t pinned_by_others =
+      PinnedBytes() -
+      (previous && Pins(*previous) == 1 ? regions_[*previous].bytes : 0);
+
+  std::string got;
+  absl::Status status;
+  bool view = false;
+  if (kind == 0) {
+    const bool negative = c.Bool();
+    absl::StatusOr<uint8_t> b =
+        negative
+            ? s.cursor.At(static_cast<int64_t>(i) - static_cast<int64_t>(n))
+            : s.cursor.At(static_cast<int64_t>(i));
+    status = b.status();
+    if (b.ok()) got.push_back(static_cast<char>(*b));
+  } else if (kind == 1) {
+    std::vector<uint8_t> dst(len);
+    status = s.cursor.Read(i, absl::MakeSpan(dst));
+    got.assign(dst.begin(), dst.end());
+  } else if (kind == 2) {
+    // A slice that a window could hold asks for that window, and copies
+    // from the regions there are if a hard budget refuses it.
+    may_refuse_ = p_.hard;
+    absl::StatusOr<Bytes> slice =
+        s.cursor.Slice(static_cast<int64_t>(i), static_cast<int64_t>(i + len));
+    status = slice.status();
+    if (slice.ok()) {
+      got = std::string(slice->string_view());
+      view = !slice->is_copy();
+    }
+  } else {
+    status =
+        s.cursor.ForEachChunk(i, len, [&](absl::Span<const uint8_t> chunk) {
+          got.append(chunk.begin(), chunk.end());
+        });
+  }
+  const Observation now = Observe();
+  const uint64_t acquisitions =
+      (now.stats.cursor_hits - before.stats.cursor_hits) +
+      (now.stats.cursor_misses - before.stats.cursor_misses);
+  if (in_current || (kind != 0 && len == 0)) {
+    DRIVER_CHECK(
+        acquisitions == 0 && now.calls == before.calls, acquisitions, " ",
+        now.calls[0] - before.calls[0], " ", now.calls[1] - before.calls[1],
+        " ", now.calls[2] - before.calls[2], " ",
+        now.calls[3] - before.calls[3], " ", now.calls[4] - before.calls[4],
+        " regions asked for bytes the cursor's region ", "holds");
+  }
+  const Entry& entry = entries_[e];
+  const bool examined =
+      Calls(before, now, Syscall::kFstat) + Calls(before, now, Syscall::kOpen) >
+      0;
+  if (status.ok()) {
+    DRIVER_CHECK(
+        got == std::string(
+                   v.bytes.begin() + static_cast<ptrdiff_t>(s.cursor.ofs() + i),
+                   v.bytes.begin() +
+                       static_cast<ptrdiff_t>(s.cursor.ofs() + i + len)),
+        "bytes differ at ", i, " (", len, " bytes, kind ", kind, ")");
+    // Up to half a window, a view; but for a hard budget that refused the
+    // window holding it (a request that mapped nothing).
+    const bool refused_inside =
+        now.stats.cursor_misses - before.stats.cursor_misses >
+        Calls(before, now, Syscall::kMmap);
+    if (kind == 2 && len > 0 && !p_.greedy && len <= stride_ && stable) {
+      DRIVER_CHECK(view || (p_.hard && refused_inside), "a slice of ", len,
+                   " bytes (window ", p_.window, ") was copied");
+    }
+  } else if (absl::IsResourceExhausted(status)) {
+    refused_ = 1;
+    DRIVER_CHECK(p_.hard && pinned_by_others + Pages(p_.greedy ? v.bytes.size()
+                                                               : p_.window) >
+                                p_.budget,
+                 "refused with ", pinned_by_others, " bytes pinned by others ",
+                 "of ", p_.budget, ": ", status.ToString());
+  } else if (absl::IsDataLoss(status)) {
+    DRIVER_CHECK(examined && v.bytes.size() < s.cursor.ofs_end(),
+                 status.ToString());
+  } else if (absl::IsFailedPrecondition(status)) {
+    DRIVER_CHECK(
+        examined && (version_[entry.file] != s.version || !entry.attached),
+        status.ToString());
+  } else {
+    DRIVER_CHECK(false, status.ToString());
+  }
+  // What the manager learnt of the file.
+  if (examined) {
+    const uint64_t opens = Calls(before, now, Syscall::kOpen);
+    Entry& me = entries_[e];
+    if (opens >= 1 && me.version != version_[me.file]) {
+      // Reopened and found another file: the cursor refuses to mix them,
+      // and the descriptor is not kept.
+    } else {
+      me.known_size = me.version->bytes.size();
+      me.fd_used = ++clock_;
+      if (opens >= 1) me.fd_open = true;
+    }
+  }
+  // The region the cursor holds now: the one with a pin more than other
+  // cursors account for, if any.
+  s.region.reset();
+  Diff diff = Compare(now);
+  for (size_t j = 0; j < now.views.size(); ++j) {
+    if (static_cast<int>(now.views[j].pins) == Pins(diff.ids[j]) + 1) {
+      DRIVER_CHECK(!s.region, "the cursor pins two regions");
+      s.region = diff.ids[j];
+    }
+  }
+  // Having made no call, it still holds the region it had, which may be
+  // one only it sees now (detached when its file changed).
+  if (!s.region && now.calls == before.calls && previous &&
+      regions_.count(*previous) != 0 && !regions_[*previous].attached) {
+    s.region = previous;
+  }
+  if (status.ok() && len > 0) {
+    DRIVER_CHECK(s.region.has_value(), "a cursor that read holds no region");
+  }
+  // Regions dropped: unused ones (LRU first among those the read did not
+  // pass through), or beyond a new end the manager saw.
+  std::vector<uint64_t> others;
+  for (uint64_t id : lru_) {
+    if (regions_[id].entry != e) others.push_back(id);
+  }
+  std::set<uint64_t> evicted_others;
+  for (uint64_t id : diff.gone) {
+    const Region& r = regions_[id];
+    const bool pinned_elsewhere = Pins(id) > 0 && id != s.region;
+    if (r.entry != e) {
+      DRIVER_CHECK(!pinned_elsewhere, "dropped a region other cursors use");
+      evicted_others.insert(id);
+    } else if (pinned_elsewhere) {
+      bool replaced = false;  // by a new region of its window
+      for (uint64_t fresh : diff.fresh) {
+        const Region& n = regions_[fresh];
+        replaced |= n.entry == r.entry && n.ofs == r.ofs && n.end > r.end;
+      }
+      // Or cut at an end the file has passed: a region of its window,
+      // mapped during the call, replaced it (and may be gone again).
+      const uint64_t known = entries_[e].known_size;
+      replaced |= p_.greedy ? r.end < known
+                            : r.end < std::min(r.ofs + p_.window, known);
+      DRIVER_CHECK(
+          replaced || (examined && (r.end > known || !entries_[e].attached)),
+          "detached [", r.ofs, ", ", r.end, ") of a file not seen to ",
+          "change");
+    }
+  }
+  if (!CheckEvictions(others, evicted_others)) return;
+  CheckDescriptors(e, before, now, open_before);
+  if (!failure_.empty()) return;
+  LruRule rule;
+  rule.passed_entry = e;
+  Commit(now, diff, rule);
+  CheckCounters(before, now, false);
+  last_ = now;
+}
+
+void ModelDriver::Impl::DropSliding(Choices& c) {
+  const size_t k = c.Uniform(0, sliding_.size() - 1);
+  const std::optional<uint64_t> region = sliding_[k].region;
+  const int e = sliding_[k].entry;
+  const Observation before = last_;
+  const std::vector<uint64_t> lru0 = lru_;
+  op_ = absl::StrCat("drop sliding cursor ", k);
+  if (c.Bool()) {
+    sliding_[k].cursor.ReleaseRegion();
+    sliding_[k].region.reset();
+  } else {
+    sliding_.erase(sliding_.begin() + static_cast<std::ptrdiff_t>(k));
+    --entries_[e].cursors;
+  }
+  Released(before, Observe(), lru0, region);
+}
+
+void ModelDriver::Impl::Collect() {
+  const Observation before = last_;
+  const size_t unused = lru_.size();
+  size_t fds = 0;
+  for (const auto& [id, e] : entries_) fds += e.fd_open ? 1 : 0;
+  op_ = "Collect";
+  const size_t collected = mman_->Collect();
+  const Observation now = Observe();
+  DRIVER_CHECK(collected == unused, collected, " collected, ", unused,
+               " unused");
+  DRIVER_CHECK(now.open_files == 0, now.open_files, " descriptors left");
+  DRIVER_CHECK(Calls(before, now, Syscall::kClose) == fds,
+               Calls(before, now, Syscall::kClose), " closed of ", fds);
+  for (auto& [id, e] : entries_) e.fd_open = false;
+  Diff diff = Compare(now);
+  std::set<uint64_t> gone(diff.gone.begin(), diff.gone.end());
+  DRIVER_CHECK(gone == std::set<uint64_t>(lru_.begin(), lru_.end()),
+               "Collect() did not unmap exactly the unused regions");
+  DRIVER_CHECK(now.stats.lru_evictions == before.stats.lru_evictions,
+               "Collect() counted evictions");
+  Commit(now, diff, LruRule{});
+  CheckCounters(before, now, true);
+  last_ = now;
+}
+
+void ModelDriver::Impl::ChangeFile(Choices& c) {
+  const int f = static_cast<int>(c.Uniform(0, files_.size() - 1));
+  std::shared_ptr<Version> v = version_[f];
+  // The name to write through: this file's path or another name's.
+  std::string path = files_[f].path;
+  for (size_t i = 0; path.empty() && i < files_.size(); ++i) {
+    if (version_[i] == v) path = files_[i].path;
+  }
+  if (path.empty()) return;
+  const uint64_t how = c.Uniform(0, 2);
+  op_ = absl::StrCat("change file ", f, " how ", how);
+  if (how == 2 && replaceable_[f]) {
+    std::vector<uint8_t> bytes =
+        RandomBytes(c.Uniform(0, 5 * kPage + 100), c.Uniform(0, 1 << 30));
+    if (absl::StartsWith(path, "/proc/self/fd/")) {
+      // A memfd: a new one takes the descriptor number the path names.
+      const int target = std::atoi(path.c_str() + 14);
+      const int fresh = ::memfd_create("smmap-model", MFD_CLOEXEC);
+      DRIVER_CHECK(fresh >= 0 &&
+                       WriteAll(fresh, bytes.data(), bytes.size(), 0) &&
+                       ::dup2(fresh, target) == target,
+                   "replacing ", path);
+      ::close(fresh);
+      // dup2 clears close-on-exec; set it back.
+      ::fcntl(target, F_SETFD, FD_CLOEXEC);
+    } else {
+      const std::string temp = absl::StrCat(path, ".new");
+      WriteFile(temp, bytes);
+      DRIVER_CHECK(::rename(temp.c_str(), path.c_str()) == 0, "rename ", temp);
+    }
+    version_[f] =
+        std::make_shared<Version>(Version{std::move(bytes), InodeOf(path)});
+    return;
+  }
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  DRIVER_CHECK(fd >= 0, "open ", path, " for writing");
+  if (how == 0) {  // grow
+    const std::vector<uint8_t> more =
+        RandomBytes(c.Uniform(1, 2 * kPage), c.Uniform(0, 1 << 30));
+    const bool ok = WriteAll(fd, more.data(), more.size(), v->bytes.size());
+    ::close(fd);
+    DRIVER_CHECK(ok, "growing ", path);
+    v->bytes.insert(v->bytes.end(), more.begin(), more.end());
+  } else {  // shrink
+    const uint64_t size = c.Uniform(0, v->bytes.size());
+    const bool ok = ::ftruncate(fd, static_cast<off_t>(size)) == 0;
+    ::close(fd);
+    DRIVER_CHECK(ok, "truncating ", path);
+    v->bytes.resize(size);
+  }
+}
+
+void ModelDriver::Impl::Step(Choices& c) {
+  refused_ = 0;
+  may_refuse_ = false;
+  op_ = "check held bytes";
+  const uint64_t op = c.Uniform(0, 99);
+  if (op < 36) {
+    MakeFixed(c);
+  } else if (op < 52 && !fixed_.empty()) {
+    ReleaseFixed(c, /*erase=*/false);
+  } else if (op < 59) {
+    MakeSliding(c);
+  } else if (op < 82 && !sliding_.empty()) {
+    ReadSliding(c);
+  } else if (op < 87 && !sliding_.empty()) {
+    DropSliding(c);
+  } else if (op < 90) {
+    Collect();
+  } else if (op < 92) {
+    op_ = "restart";
+    Restart(c);
+  } else if (op < 96) {
+    ChangeFile(c);
+  } else {  // every open fixed cursor's bytes, again
+    for (const Fixed& x : fixed_) {
+      if (x.cursor.closed()) continue;
+      DRIVER_CHECK(HeldBytesOk(x.version, x.cursor.ofs(), x.cursor.buffer()),
+                   "bytes of a held cursor changed at ", x.cursor.ofs());
+    }
+  }
+}
+
+void ModelDriver::Impl::Restart(Choices& c) {
+  if (c.Bool()) {
+    mman_->Close();
+    DRIVER_CHECK(
+        absl::IsFailedPrecondition(mman_->MakeCursor(Name(0)).status()),
+        "MakeCursor on a closed manager");
+    DRIVER_CHECK(mman_->num_open_files() == 0 &&
+                     mman_->num_used_regions() == mman_->num_open_regions(),
+                 "a closed manager keeps descriptors or unused regions");
+  } else {
+    mman_.reset();
+  }
+  // Live cursors still read their bytes.
+  for (const Fixed& x : fixed_) {
+    if (x.cursor.closed()) continue;
+    DRIVER_CHECK(HeldBytesOk(x.version, x.cursor.ofs(), x.cursor.buffer()),
+                 "bytes after the manager went");
+  }
+  // Live sliding cursors still read anywhere in their range (mapping what
+  // they need, unless a hard budget is held by the fixed cursors).
+  for (Sliding& s : sliding_) {
+    const uint64_t size = s.version->bytes.size();
+    if (s.cursor.size() == 0 || size <= s.cursor.ofs()) continue;
+    const uint64_t i =
+        c.Uniform(0, std::min(s.cursor.size(), size - s.cursor.ofs()) - 1);
+    absl::StatusOr<uint8_t> got = s.cursor.At(static_cast<int64_t>(i));
+    if (got.ok()) {
+      DRIVER_CHECK(*got == s.version->bytes[s.cursor.ofs() + i],
+                   "sliding byte after the manager went, at ", i);
+    } else {
+      DRIVER_CHECK((p_.hard && absl::IsResourceExhausted(got.status())) ||
+                       absl::IsDataLoss(got.status()) ||
+                       absl::IsFailedPrecondition(got.status()),
+                   got.status().ToString());
+    }
+  }
+  fixed_.clear();
+  sliding_.clear();
+  mman_.reset();
+  NewManager();
+}
+
+std::string ModelDriver::Impl::Run(Choices& choices, int steps) {
+  for (step_ = 0; step_ < steps && failure_.empty() && !choices.Exhausted() &&
+                  mman_ != nullptr;
        ++step_) {
     Step(choices);
-    if (failure_.empty()) CheckCounters();
+    if (std::getenv("SMMAP_MODEL_TRACE") != nullptr) {
+      std::fprintf(stderr, "%d %s files=%zu model=%zu\n", step_, op_.c_str(),
+                   mman_ ? mman_->num_files() : 0, entries_.size());
+    }
   }
   // Tear down in a random order, checking as cursors go.
+  refused_ = 0;
+  may_refuse_ = false;
+  op_ = "teardown";
   while (failure_.empty() && !fixed_.empty()) {
-    const size_t k = choices.Uniform(0, fixed_.size() - 1);
-    fixed_[k].cursor.Close();
-    Drop(fixed_[k].region);
-    fixed_.erase(fixed_.begin() + static_cast<std::ptrdiff_t>(k));
-    CheckCounters();
+    ReleaseFixed(choices, /*erase=*/true);
   }
   fixed_.clear();
   if (mman_ != nullptr && choices.Bool()) mman_->Close();
@@ -252,315 +1513,16 @@ std::string ModelDriver::Run(Choices& choices, int steps) {
   return failure_;
 }
 
-void ModelDriver::Hold(std::optional<uint64_t>& slot, uint64_t id) {
-  slot = id;
-}
+// --- ModelDriver ------------------------------------------------------------
 
-void ModelDriver::Drop(std::optional<uint64_t>& slot) {
-  if (!slot) return;
-  const uint64_t id = *slot;
-  slot.reset();
-  model_->Unpin(id);
-}
+ModelDriver::ModelDriver(const ModelParams& params,
+                         std::vector<DriverFile> files)
+    : impl_(std::make_unique<Impl>(params, std::move(files))) {}
 
-void ModelDriver::MakeFixed(int f, uint64_t ofs, uint64_t size,
-                            absl::StatusOr<FixedCursor> got) {
-  const uint64_t fsize = files_[f].bytes.size();
-  if (ofs >= fsize && !(ofs == 0 && fsize == 0)) {
-    DRIVER_CHECK(absl::IsOutOfRange(got.status()), got.status().ToString());
-    return;
-  }
-  if (fsize == 0) {
-    DRIVER_CHECK(got.ok(), got.status().ToString());
-    DRIVER_CHECK(got->size() == 0, got->size());
-    fixed_.push_back({std::move(*got), f, std::nullopt});
-    return;
-  }
-  const uint64_t request_end = size == 0 ? fsize : std::min(fsize, ofs + size);
-  const uint64_t need =
-      std::min(request_end, model_->WindowEnd(f, model_->Index(ofs)));
-  std::optional<uint64_t> id = model_->Acquire(f, ofs, need);
-  if (!id) {
-    DRIVER_CHECK(absl::IsResourceExhausted(got.status()),
-                 got.status().ToString());
-    return;
-  }
-  DRIVER_CHECK(got.ok(), got.status().ToString());
-  const uint64_t end = std::min(request_end, model_->region(*id).end);
-  DRIVER_CHECK(got->ofs() == ofs, got->ofs(), " != ", ofs);
-  DRIVER_CHECK(got->ofs_end() == end, got->ofs_end(), " != ", end);
-  DRIVER_CHECK(Str(got->buffer()) == Range(files_[f].bytes, ofs, end - ofs),
-               "bytes differ at ", ofs);
-  // Regions are page-aligned in the file and in memory.
-  const uint64_t base = reinterpret_cast<uintptr_t>(got->buffer().data()) -
-                        (ofs - model_->region(*id).begin);
-  DRIVER_CHECK(base % kPage == 0, "region at ", base, " not page-aligned");
-  DRIVER_CHECK(model_->region(*id).begin % kPage == 0, "region offset");
-  Fixed entry{std::move(*got), f, std::nullopt};
-  Hold(entry.region, *id);
-  fixed_.push_back(std::move(entry));
-}
+ModelDriver::~ModelDriver() = default;
 
-bool ModelDriver::ModelSlide(Sliding& s, uint64_t i) {
-  const uint64_t abs = s.cursor.ofs() + i;
-  if (s.region) {
-    const Model::Region& r = model_->region(*s.region);
-    if (r.begin <= abs && abs < r.end) return true;
-  }
-  return ModelMoveTo(s, i, 1);
-}
-
-bool ModelDriver::ModelMoveTo(Sliding& s, uint64_t i, uint64_t length) {
-  const uint64_t abs = s.cursor.ofs() + i;
-  Drop(s.region);
-  const uint64_t need =
-      std::min(abs + length, model_->WindowEnd(s.file, model_->Index(abs)));
-  std::optional<uint64_t> id = model_->Acquire(s.file, abs, need);
-  if (!id) return false;
-  Hold(s.region, *id);
-  return true;
-}
-
-void ModelDriver::ReadSliding(Choices& c) {
-  Sliding& s = sliding_[c.Uniform(0, sliding_.size() - 1)];
-  const uint64_t n = s.cursor.size();
-  const std::vector<uint8_t>& bytes = files_[s.file].bytes;
-  if (n == 0) {
-    DRIVER_CHECK(absl::IsOutOfRange(s.cursor.At(0).status()), "At(0) of empty");
-    return;
-  }
-  const uint64_t kind = c.Uniform(0, 3);
-  const uint64_t i = c.Uniform(0, n - 1);
-  if (kind == 0) {  // one byte, maybe by a negative index
-    const bool negative = c.Bool();
-    const bool ok = ModelSlide(s, i);
-    absl::StatusOr<uint8_t> got =
-        negative
-            ? s.cursor.At(static_cast<int64_t>(i) - static_cast<int64_t>(n))
-            : s.cursor.At(static_cast<int64_t>(i));
-    if (!ok) {
-      DRIVER_CHECK(absl::IsResourceExhausted(got.status()),
-                   got.status().ToString());
-    } else {
-      DRIVER_CHECK(got.ok(), got.status().ToString());
-      DRIVER_CHECK(*got == bytes[s.cursor.ofs() + i], "byte at ", i);
-    }
-    return;
-  }
-  // A range: Read, Slice or a chunk scan.
-  const uint64_t len = c.Uniform(0, std::min<uint64_t>(n - i, 3 * kPage));
-  auto region_holds = [&](uint64_t end) {
-    return model_->region(*s.region).end - s.cursor.ofs() >= end;
-  };
-  bool ok = true;
-  bool copy = true;  // visits the range region by region
-  if (kind == 2 && len > 0) {
-    // Slice: a view of the region for `i` if it holds the range, else of a
-    // region asked for the whole range, else a copy.
-    ok = ModelSlide(s, i);
-    const uint64_t abs = s.cursor.ofs() + i;
-    if (ok && !region_holds(i + len) &&
-        abs + len <= model_->WindowEnd(s.file, model_->Index(abs))) {
-      // A window could hold it: Slice() asks for that one, and copies from
-      // the regions there are if a hard budget refuses.
-      ModelMoveTo(s, i, len);
-    }
-    copy = ok && !(s.region && region_holds(i + len));
-  }
-  for (uint64_t pos = i; copy && pos < i + len && ok;) {
-    ok = ModelSlide(s, pos);
-    if (ok) {
-      pos = std::min(model_->region(*s.region).end - s.cursor.ofs(), i + len);
-    }
-  }
-  std::string got;
-  absl::Status status;
-  if (kind == 1) {
-    std::vector<uint8_t> dst(len);
-    status = s.cursor.Read(i, absl::MakeSpan(dst));
-    got.assign(dst.begin(), dst.end());
-  } else if (kind == 2) {
-    absl::StatusOr<Bytes> slice =
-        s.cursor.Slice(static_cast<int64_t>(i), static_cast<int64_t>(i + len));
-    status = slice.status();
-    if (slice.ok()) got = std::string(slice->string_view());
-  } else {
-    status =
-        s.cursor.ForEachChunk(i, len, [&](absl::Span<const uint8_t> chunk) {
-          got.append(chunk.begin(), chunk.end());
-        });
-  }
-  if (!ok) {
-    DRIVER_CHECK(absl::IsResourceExhausted(status), status.ToString());
-  } else {
-    DRIVER_CHECK(status.ok(), status.ToString());
-    DRIVER_CHECK(got == Range(bytes, s.cursor.ofs() + i, len), "range at ", i);
-  }
-}
-
-void ModelDriver::Step(Choices& c) {
-  const int f = static_cast<int>(c.Uniform(0, files_.size() - 1));
-  const DriverFile& file = files_[f];
-  const uint64_t fsize = file.bytes.size();
-  auto name = [&file]() -> FileRef {
-    return file.fd >= 0 ? FileRef(file.fd) : FileRef(file.path);
-  };
-  const uint64_t op = c.Uniform(0, 99);
-  if (op < 30) {  // MakeCursor
-    const uint64_t ofs = c.Uniform(0, fsize + 2);
-    const uint64_t size = c.Uniform(0, 3) == 0 ? 0 : c.Uniform(1, 3 * kPage);
-    MakeFixed(f, ofs, size, mman_->MakeCursor(name(), ofs, size));
-  } else if (op < 38 && !fixed_.empty()) {  // from another cursor
-    Fixed& from = fixed_[c.Uniform(0, fixed_.size() - 1)];
-    const int ff = from.file;
-    if (c.Bool() && from.cursor.size() > 0) {
-      const uint64_t ofs = from.cursor.ofs_end();
-      const uint64_t size = from.cursor.size();
-      MakeFixed(ff, ofs, size, from.cursor.NextCursor());
-    } else {
-      const uint64_t ofs = c.Uniform(0, files_[ff].bytes.size());
-      const uint64_t size = c.Uniform(0, kPage);
-      MakeFixed(ff, ofs, size, from.cursor.MakeCursor(ofs, size));
-    }
-  } else if (op < 55 && !fixed_.empty()) {  // Release, Close or destroy
-    const size_t k = c.Uniform(0, fixed_.size() - 1);
-    Fixed& victim = fixed_[k];
-    const uint64_t how = c.Uniform(0, 2);
-    const bool was_open = !victim.cursor.closed();
-    if (how == 0) {
-      absl::Status status = victim.cursor.Release();
-      DRIVER_CHECK(status.ok() == was_open, status.ToString());
-    } else if (how == 1) {
-      victim.cursor.Close();
-    } else {
-      victim.cursor = FixedCursor();
-    }
-    Drop(victim.region);
-    if (how == 2 || c.Bool()) {
-      fixed_.erase(fixed_.begin() + static_cast<std::ptrdiff_t>(k));
-    }
-  } else if (op < 62) {  // MakeSlidingCursor
-    const uint64_t ofs = c.Uniform(0, fsize + 1);
-    const uint64_t size = c.Bool() ? 0 : c.Uniform(1, 4 * kPage);
-    absl::StatusOr<SlidingCursor> got =
-        mman_->MakeSlidingCursor(name(), ofs, size);
-    if (ofs >= fsize && !(ofs == 0 && fsize == 0)) {
-      DRIVER_CHECK(absl::IsOutOfRange(got.status()), got.status().ToString());
-    } else {
-      DRIVER_CHECK(got.ok(), got.status().ToString());
-      const uint64_t end = size == 0 ? fsize : std::min(fsize, ofs + size);
-      DRIVER_CHECK(got->size() == end - ofs, got->size());
-      sliding_.push_back({std::move(*got), f, std::nullopt});
-    }
-  } else if (op < 85 && !sliding_.empty()) {
-    ReadSliding(c);
-  } else if (op < 90 && !sliding_.empty()) {  // drop a sliding cursor
-    const size_t k = c.Uniform(0, sliding_.size() - 1);
-    if (c.Bool()) {
-      sliding_[k].cursor.ReleaseRegion();
-      Drop(sliding_[k].region);
-    } else {
-      Drop(sliding_[k].region);
-      sliding_.erase(sliding_.begin() + static_cast<std::ptrdiff_t>(k));
-    }
-  } else if (op < 93) {
-    const size_t collected = mman_->Collect();
-    DRIVER_CHECK(collected == model_->Collect(), collected);
-    DRIVER_CHECK(mman_->num_open_files() == 0, mman_->num_open_files());
-  } else if (op < 95) {
-    Restart(c);
-  } else {  // every open fixed cursor's bytes, again
-    for (const Fixed& x : fixed_) {
-      if (x.cursor.closed()) continue;
-      DRIVER_CHECK(
-          Str(x.cursor.buffer()) ==
-              Range(files_[x.file].bytes, x.cursor.ofs(), x.cursor.size()),
-          "bytes of a held cursor changed at ", x.cursor.ofs());
-    }
-  }
-}
-
-void ModelDriver::Restart(Choices& c) {
-  if (c.Bool()) {
-    mman_->Close();
-    DRIVER_CHECK(
-        absl::IsFailedPrecondition(
-            mman_
-                ->MakeCursor(files_[0].path.empty() ? FileRef(files_[0].fd)
-                                                    : FileRef(files_[0].path))
-                .status()),
-        "MakeCursor on a closed manager");
-  } else {
-    mman_.reset();
-  }
-  // Live cursors still read their bytes.
-  for (const Fixed& x : fixed_) {
-    if (x.cursor.closed()) continue;
-    DRIVER_CHECK(
-        Str(x.cursor.buffer()) ==
-            Range(files_[x.file].bytes, x.cursor.ofs(), x.cursor.size()),
-        "bytes after the manager went");
-  }
-  // Live sliding cursors still read anywhere in their range (mapping what
-  // they need, unless a hard budget is held by the fixed cursors).
-  for (Sliding& s : sliding_) {
-    if (s.cursor.size() == 0) continue;
-    const uint64_t i = c.Uniform(0, s.cursor.size() - 1);
-    absl::StatusOr<uint8_t> got = s.cursor.At(static_cast<int64_t>(i));
-    if (got.ok()) {
-      DRIVER_CHECK(*got == files_[s.file].bytes[s.cursor.ofs() + i],
-                   "sliding byte after the manager went, at ", i);
-    } else {
-      DRIVER_CHECK(p_.hard && absl::IsResourceExhausted(got.status()),
-                   got.status().ToString());
-    }
-  }
-  fixed_.clear();
-  sliding_.clear();
-  mman_.reset();
-  NewManager();
-}
-
-void ModelDriver::CheckCounters() {
-  DRIVER_CHECK(mman_->num_open_regions() == model_->num_regions(),
-               mman_->num_open_regions(), " != ", model_->num_regions());
-  DRIVER_CHECK(mman_->num_used_regions() == model_->num_used(),
-               mman_->num_used_regions(), " != ", model_->num_used());
-  DRIVER_CHECK(mman_->mapped_memory_size() == model_->mapped(),
-               mman_->mapped_memory_size(), " != ", model_->mapped());
-  size_t open = sliding_.size();
-  for (const Fixed& x : fixed_) open += x.cursor.closed() ? 0 : 1;
-  DRIVER_CHECK(mman_->num_open_cursors() == open, mman_->num_open_cursors(),
-               " != ", open);
-  const ManagerStats stats = mman_->stats();
-  DRIVER_CHECK(stats.cursor_hits == model_->hits(), stats.cursor_hits,
-               " != ", model_->hits());
-  DRIVER_CHECK(stats.cursor_misses == model_->misses(), stats.cursor_misses,
-               " != ", model_->misses());
-  DRIVER_CHECK(stats.lru_evictions == model_->evictions(), stats.lru_evictions,
-               " != ", model_->evictions());
-  DRIVER_CHECK(stats.soft_budget_overruns == model_->overruns(),
-               stats.soft_budget_overruns, " != ", model_->overruns());
-  DRIVER_CHECK(stats.regions_mapped == model_->mapped_total(),
-               stats.regions_mapped, " != ", model_->mapped_total());
-  DRIVER_CHECK(stats.regions_unmapped == model_->unmapped_total(),
-               stats.regions_unmapped, " != ", model_->unmapped_total());
-  DRIVER_CHECK(stats.bytes_mapped_total == model_->bytes_total(),
-               stats.bytes_mapped_total, " != ", model_->bytes_total());
-  DRIVER_CHECK(stats.peak_mapped_bytes == model_->peak_mapped(),
-               stats.peak_mapped_bytes, " != ", model_->peak_mapped());
-  DRIVER_CHECK(stats.peak_regions == model_->peak_regions(), stats.peak_regions,
-               " != ", model_->peak_regions());
-  DRIVER_CHECK(mman_->num_open_files() <= p_.max_files,
-               mman_->num_open_files());
-  if (p_.hard) {
-    DRIVER_CHECK(mman_->mapped_memory_size() <= p_.budget,
-                 mman_->mapped_memory_size());
-  } else {
-    DRIVER_CHECK(mman_->mapped_memory_size() <=
-                     std::max(p_.budget, model_->used_bytes()),
-                 mman_->mapped_memory_size());
-  }
+std::string ModelDriver::Run(Choices& choices, int steps) {
+  return impl_->Run(choices, steps);
 }
 
 }  // namespace testing

@@ -1,30 +1,52 @@
-// A reference model of a manager, and a driver that applies random
-// operations to a real manager and to the model and compares them after
-// every step. Shared by tests/reference_model_test.cc and the fuzzers.
+// A checker of a manager's observable contract, and a driver that applies
+// random operations to a real manager, changes its files under it, and
+// checks every step. Shared by tests/reference_model_test.cc and the fuzzers.
 //
-// The model is deliberately naive (linear searches, LRU by timestamps) and
-// follows the placement rules documented in smmap/options.h: window i covers
-// [i * stride, i * stride + window), cut at the end of the file; a request
-// for [ofs, end) is served by window ofs / stride, or by the window before it
-// if that one is mapped and holds what the request can get.
+// The checker does not restate the engine: it never computes which window a
+// request maps or which cached region serves it. It observes what the
+// manager did (the system calls, through the os seam's fault injector; the
+// cached regions, their pins and LRU order, through
+// smmap/internal/inspect.h; the counters; the cursors) and checks that it is
+// allowed by what options.h, manager.h and sliding_cursor.h promise:
+//  - bytes: every byte a cursor shows equals the file's (the file as it was
+//    mapped, for a file replaced since);
+//  - statuses: each operation's exact code, from the driver's record of the
+//    file's size as the manager last examined it (it re-examines when it
+//    makes a region or reaches the end it knows);
+//  - regions: page-aligned, on the window grid (starting at multiples of
+//    window/2), window bytes long or cut at the end of the file (greedy:
+//    the whole file); a fixed cursor gets its whole request, or at least
+//    window/2 bytes of it; a region is mapped only when no cached one holds
+//    what it serves, and never for a request a cached region holds;
+//  - the LRU: the unused regions' order is the order they were released in
+//    (regions one call passes through may be released in any order among
+//    themselves); evictions take the least recently used first, only as
+//    many as the budget needs; soft overruns and evictions are counted
+//    exactly; hard budgets are never exceeded, and a hard-budget refusal
+//    happens only when what cursors pin leaves no room;
+//  - files: growth, shrinkage (regions beyond the new end dropped once the
+//    manager sees it) and replacement (seen when the manager reopens the
+//    path; cursors of the old file keep its bytes, or refuse to mix two);
+//    descriptors opened only when none is cached, within max_open_files,
+//    the least recently used one closed first; num_files(),
+//    num_open_files(), files_opened and files_closed exact;
+//  - counters: regions, used regions, mapped bytes, cursors, hits, misses,
+//    regions mapped and unmapped, bytes mapped, peaks, all exact (but for
+//    calls that pass through several regions, whose intermediate steps are
+//    not observable: there, bounds), and equal to the system calls seen;
+//  - teardown: the process's descriptors are back to their starting count.
 //
-// Checks after every step: every byte a cursor shows equals the file's bytes;
-// regions, used regions, mapped bytes, cursors, hits, misses, evictions and
-// overruns equal the model's; hard budgets are never exceeded, soft ones only
-// by what cursors hold; descriptors stay within max_open_files; regions are
-// page-aligned. After teardown the process's descriptors are back to their
-// starting count.
+// SMMAP_MODEL_TRACE=1 in the environment prints each operation to stderr.
 //
-// Not thread-safe.
+// Not thread-safe: it installs a process-wide fault injector (counting
+// calls, failing none) for its lifetime.
 
 #ifndef SMMAP_TESTS_MODEL_DRIVER_H_
 #define SMMAP_TESTS_MODEL_DRIVER_H_
 
 #include <cstddef>
 #include <cstdint>
-#include <map>
 #include <memory>
-#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -82,65 +104,6 @@ struct ModelParams {
 
 std::string Describe(const ModelParams& params);
 
-// The naive model of a manager's regions and counters.
-class Model {
- public:
-  struct Region {
-    int file;
-    uint64_t index;
-    uint64_t begin;
-    uint64_t end;
-    int pins = 0;
-    uint64_t released_at = 0;  // LRU key while unused
-  };
-
-  Model(const ModelParams& params, std::vector<uint64_t> sizes);
-
-  uint64_t Index(uint64_t ofs) const;
-  uint64_t WindowEnd(int file, uint64_t index) const;
-  // Finds or maps the region for [ofs, need_end) of `file` (a sliding
-  // request passes ofs + 1) and pins it. Returns its id, or nullopt if hard
-  // limits refuse.
-  std::optional<uint64_t> Acquire(int file, uint64_t ofs, uint64_t need_end);
-  void Unpin(uint64_t id);
-  size_t Collect();
-
-  const Region& region(uint64_t id) const { return regions_.at(id); }
-  size_t num_regions() const { return regions_.size(); }
-  size_t num_used() const;
-  uint64_t used_bytes() const;
-  uint64_t mapped() const { return mapped_; }
-  uint64_t hits() const { return hits_; }
-  uint64_t misses() const { return misses_; }
-  uint64_t evictions() const { return evictions_; }
-  uint64_t overruns() const { return overruns_; }
-  uint64_t mapped_total() const { return mapped_total_; }  // regions mapped
-  uint64_t unmapped_total() const { return unmapped_total_; }
-  uint64_t bytes_total() const { return bytes_total_; }
-  uint64_t peak_mapped() const { return peak_mapped_; }
-  uint64_t peak_regions() const { return peak_regions_; }
-
- private:
-  bool Evict();
-
-  ModelParams p_;
-  std::vector<uint64_t> sizes_;
-  // Regions by id; ids are never reused, so cursors can hold them.
-  std::map<uint64_t, Region> regions_;
-  uint64_t next_id_ = 0;
-  uint64_t mapped_ = 0;
-  uint64_t clock_ = 0;
-  uint64_t hits_ = 0;
-  uint64_t misses_ = 0;
-  uint64_t evictions_ = 0;
-  uint64_t overruns_ = 0;
-  uint64_t mapped_total_ = 0;
-  uint64_t unmapped_total_ = 0;
-  uint64_t bytes_total_ = 0;
-  uint64_t peak_mapped_ = 0;
-  uint64_t peak_regions_ = 0;
-};
-
 // A file the driver reads: its name for the manager and its bytes.
 struct DriverFile {
   std::string path;  // used when fd < 0
@@ -148,47 +111,23 @@ struct DriverFile {
   std::vector<uint8_t> bytes;
 };
 
-// Applies random operations to a manager and to the model.
+// Applies random operations to a manager and checks each one.
 class ModelDriver {
  public:
+  // `files` may name one file twice (a path and a descriptor): the manager
+  // then tracks two files, which change together. Files named by a path
+  // only may also be replaced (a new file renamed over the path, or, for
+  // /proc/self/fd/N, a new memfd dup2'ed onto N).
   ModelDriver(const ModelParams& params, std::vector<DriverFile> files);
   ~ModelDriver();
 
   // Runs up to `steps` operations (fewer if `choices` runs out). Returns ""
-  // or a description of the first mismatch.
+  // or a description of the first violation.
   std::string Run(Choices& choices, int steps);
 
  private:
-  struct Fixed;
-  struct Sliding;
-
-  void Step(Choices& choices);
-  void MakeFixed(int file, uint64_t ofs, uint64_t size,
-                 absl::StatusOr<FixedCursor> got);
-  // What the cursor does to reach index `i` (false: the budget refused).
-  bool ModelSlide(Sliding& s, uint64_t i);
-  // What SlidingCursor::MoveTo(i, length) does: always gives up the current
-  // region and asks for one holding [i, i + length) if a window can.
-  bool ModelMoveTo(Sliding& s, uint64_t i, uint64_t length);
-  void Hold(std::optional<uint64_t>& slot, uint64_t id);
-  void Drop(std::optional<uint64_t>& slot);
-  void ReadSliding(Choices& choices);
-  void CheckCounters();
-  // Closes or destroys the manager with cursors alive, checks they still
-  // read, drops them and starts over with a new manager and model.
-  void Restart(Choices& choices);
-  void NewManager();
-  void Fail(const std::string& what);
-
-  ModelParams p_;
-  std::vector<DriverFile> files_;
-  std::unique_ptr<MemmapManager> mman_;
-  std::unique_ptr<Model> model_;
-  std::vector<Fixed> fixed_;
-  std::vector<Sliding> sliding_;
-  size_t baseline_fds_ = 0;
-  int step_ = 0;
-  std::string failure_;
+  class Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace testing

@@ -1,6 +1,7 @@
 // Reference-model test: thousands of random cursor operations on several
-// files, with a tiny window and tiny budgets, applied to a manager and to a
-// naive model of it (tests/model_driver.h), compared after every step.
+// files that grow, shrink and are replaced, with a tiny window and tiny
+// budgets, applied to a manager and checked against its contract after
+// every step (tests/model_driver.h).
 //
 // Seeds: a fixed list, or SMMAP_SEED=<n> to replay one:
 //
