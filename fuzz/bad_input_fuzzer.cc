@@ -391,6 +391,12 @@ class Harness {
       o.known_after = k;
       return o;
     };
+    auto empty = [] {  // the empty cursor of an empty file
+      Outcome o;
+      o.touches = true;
+      o.known_after = 0;
+      return o;
+    };
     std::vector<Outcome> out;
     for (const uint64_t k : candidates) {
       // Served from the cache without a look at the file: only a request
@@ -407,15 +413,13 @@ class Harness {
           continue;
         }
         if (s == 0) {
-          Outcome o;  // the empty cursor of an empty file
-          o.touches = true;
-          o.known_after = 0;
-          out.push_back(o);
+          out.push_back(empty());
           continue;
         }
       } else if (ofs >= s) {
-        // A miss re-examines the file before mapping.
-        out.push_back(OffsetBeyond(ofs, name));
+        // A miss re-examines the file before mapping: beyond its end now,
+        // or the empty cursor of a file found empty.
+        out.push_back(ofs == 0 && s == 0 ? empty() : OffsetBeyond(ofs, name));
         continue;
       }
       if (regions) out.push_back(ok(s));  // a hit after the re-examination
