@@ -39,6 +39,12 @@ const uint64_t kPage = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
 // What a mapping of `n` bytes costs: whole pages.
 uint64_t Pages(uint64_t n) { return (n + kPage - 1) / kPage * kPage; }
 
+// Whether two views show the same mapping of the same file.
+bool SameRegion(const RegionView& a, const RegionView& b) {
+  return a.data == b.data && a.ofs == b.ofs && a.end == b.end &&
+         a.inode == b.inode && a.path == b.path && a.caller_fd == b.caller_fd;
+}
+
 // Counts every system call smmap makes; fails none.
 class CallCounter final : public internal::os::FaultInjector {
  public:
@@ -174,9 +180,14 @@ class ModelDriver::Impl {
     // Or: the regions of this entry that the operation passed through went
     // to the back, in an order not observable (-1: none).
     int passed_entry = -1;
+    uint64_t passed_begin = 0;  // the bytes it read of that entry's file
+    uint64_t passed_end = 0;
+    std::optional<uint64_t> previous;  // the region its cursor had
   };
 
   void Fail(const std::string& what);
+  // Starts checking operation `what`.
+  void BeginOp(std::string what);
   uint64_t Calls(const Observation& before, const Observation& now,
                  Syscall call) const {
     return now.calls[static_cast<int>(call)] -
@@ -186,6 +197,15 @@ class ModelDriver::Impl {
   Diff Compare(const Observation& now);
   int Pins(uint64_t region) const;
   uint64_t PinnedBytes() const;
+  // The bytes of the largest region that can hold file offset `ofs` of a
+  // file of `size` bytes: windows start every window/2 bytes and are cut
+  // at the end (options.h); greedy regions are whole files.
+  uint64_t LargestRegion(uint64_t ofs, uint64_t size) const {
+    if (p_.greedy) return Pages(size);
+    const uint64_t first =
+        ofs / stride_ > 0 ? (ofs / stride_ - 1) * stride_ : 0;
+    return Pages(std::min(p_.window, size > first ? size - first : 0));
+  }
   int NewEntry(int file);
   // Updates entry `*e` (or makes one) after an operation on file `f` whose
   // calls were `before`..`now`: what it learnt of the file. Returns false
@@ -242,9 +262,12 @@ class ModelDriver::Impl {
   Observation last_;
   size_t baseline_fds_ = 0;
   int step_ = 0;
-  std::string op_;           // the operation being checked, for messages
-  uint64_t refused_ = 0;     // requests of op_ refused by a hard budget
-  bool may_refuse_ = false;  // op_ may also have had one refused inside
+  std::string op_;  // the operation being checked, for messages
+  // What the operation being checked did, as the checker saw it.
+  uint64_t refused_ = 0;     // requests refused by a hard budget
+  bool may_refuse_ = false;  // may also have had one refused inside
+  uint64_t erased_ = 0;      // regions seen to go
+  uint64_t fd_evicted_ = 0;  // descriptors closed to keep the budget
   std::string failure_;
 };
 
@@ -366,8 +389,13 @@ ModelDriver::Impl::Diff ModelDriver::Impl::Compare(const Observation& now) {
           f = static_cast<int>(i);
         }
       }
+      if (f < 0) {
+        Fail(absl::StrCat("a region of a name the driver never used: '", v.path,
+                          "' fd ", v.caller_fd));
+        return diff;
+      }
       id = next_region_++;
-      const auto named = f < 0 ? named_.end() : named_.find(f);
+      const auto named = named_.find(f);
       regions_[id] = Region{named == named_.end() ? -1 : named->second,
                             f,
                             v.inode,
@@ -473,6 +501,7 @@ void ModelDriver::Impl::CheckDescriptors(int e, const Observation& before,
     order.erase(order.begin());
     --held;
     ++expected;
+    ++fd_evicted_;
   };
   // Each load that opens the file (a call passing through several regions
   // may load several times).
@@ -525,12 +554,27 @@ void ModelDriver::Impl::Commit(const Observation& now, const Diff& diff,
       regions_[id].attached = false;
     } else {
       regions_.erase(id);
+      ++erased_;
     }
   }
   // Regions only their cursors see go when the last one lets go.
   for (auto it = regions_.begin(); it != regions_.end();) {
-    it = !it->second.attached && Pins(it->first) == 0 ? regions_.erase(it)
-                                                      : std::next(it);
+    if (!it->second.attached && Pins(it->first) == 0) {
+      it = regions_.erase(it);
+      ++erased_;
+    } else {
+      ++it;
+    }
+  }
+  // No listed region reaches beyond its file's end as the manager knows it:
+  // regions are cut at the end, and dropped when the file is seen shorter.
+  for (size_t i = 0; i < now.views.size(); ++i) {
+    const auto entry = entries_.find(regions_[diff.ids[i]].entry);
+    DRIVER_CHECK(entry != entries_.end(), "a region of no known file");
+    DRIVER_CHECK(now.views[i].end <= entry->second.known_size, "region [",
+                 now.views[i].ofs, ", ", now.views[i].end,
+                 ") beyond the end the manager knows, ",
+                 entry->second.known_size);
   }
   // Pins, as cursors hold them.
   std::vector<uint64_t> unused;
@@ -573,10 +617,14 @@ void ModelDriver::Impl::Commit(const Observation& now, const Diff& diff,
                       unused.begin() + static_cast<std::ptrdiff_t>(k)) &&
            in_order.size() == k;
       for (size_t j = k; ok && j < unused.size(); ++j) {
-        ok = regions_[unused[j]].entry == rule.passed_entry;
+        const Region& r = regions_[unused[j]];
+        ok = unused[j] == rule.previous ||
+             (r.entry == rule.passed_entry && r.ofs < rule.passed_end &&
+              r.end > rule.passed_begin);
       }
     }
-    DRIVER_CHECK(ok, "LRU order: regions of other files moved");
+    DRIVER_CHECK(ok, "LRU order: a region the call did not pass through ",
+                 "moved");
   }
   lru_ = unused;
   // Entries: alive while they have cursors, regions or a descriptor.
@@ -619,11 +667,9 @@ void ModelDriver::Impl::CheckCounters(const Observation& before,
     for (int i = 0; i < internal::os::kNumSyscalls; ++i) {
       absl::StrAppend(&dump, " ", now.calls[i] - before.calls[i]);
     }
-    Fail(absl::StrCat(now.regions, " regions:", dump));
+    Fail(absl::StrCat(now.regions, " regions, ", regions, " known:", dump));
     return;
   }
-  DRIVER_CHECK(now.regions == regions, now.regions, " regions, ", regions,
-               " known");
   DRIVER_CHECK(now.used == used, now.used, " used regions, ", used, " known");
   DRIVER_CHECK(now.mapped == mapped, now.mapped, " bytes mapped, ", mapped,
                " known");
@@ -644,11 +690,10 @@ void ModelDriver::Impl::CheckCounters(const Observation& before,
                       e.attached, " fd ", e.fd_open, " cur ", e.cursors,
                       " regions ", nr, "]");
     }
-    Fail(absl::StrCat("files ", now.files, " vs", dump));
+    Fail(absl::StrCat(now.files, " files tracked, ", entries_.size(),
+                      " expected:", dump));
     return;
   }
-  DRIVER_CHECK(now.files == entries_.size(), now.files, " files tracked, ",
-               entries_.size(), " expected");
   // The counters agree with the system calls seen.
   const ManagerStats& s0 = before.stats;
   const ManagerStats& s1 = now.stats;
@@ -686,12 +731,30 @@ void ModelDriver::Impl::CheckCounters(const Observation& before,
   uint64_t fresh_bytes = 0;
   for (const RegionView& v : now.views) {
     bool known = false;
-    for (const RegionView& w : before.views) {
-      known |= v.data == w.data && v.ofs == w.ofs && v.end == w.end &&
-               v.inode == w.inode && v.path == w.path &&
-               v.caller_fd == w.caller_fd;
-    }
+    for (const RegionView& w : before.views) known |= SameRegion(v, w);
     fresh_bytes += known ? 0 : v.mapped_bytes;
+  }
+  // Every region seen to go was unmapped; so were those mapped and gone
+  // within the call (one passing through several regions).
+  uint64_t fresh_count = 0;
+  for (const RegionView& v : now.views) {
+    bool known = false;
+    for (const RegionView& w : before.views) known |= SameRegion(v, w);
+    fresh_count += known ? 0 : 1;
+  }
+  const uint64_t transient = Calls(before, now, Syscall::kMmap) - fresh_count;
+  DRIVER_CHECK(Calls(before, now, Syscall::kMunmap) == erased_ + transient,
+               "munmap() ran ", Calls(before, now, Syscall::kMunmap),
+               " times; regions gone: ", erased_,
+               ", mapped and gone within the call: ", transient);
+  DRIVER_CHECK(s1.fd_evictions - s0.fd_evictions == fd_evicted_,
+               s1.fd_evictions - s0.fd_evictions, " descriptor evictions, ",
+               fd_evicted_, " expected");
+  if (p_.hard) {
+    DRIVER_CHECK(
+        s1.soft_budget_overruns == 0 && s1.peak_mapped_bytes <= p_.budget,
+        "hard budget ", p_.budget, ": peak ", s1.peak_mapped_bytes,
+        ", overruns ", s1.soft_budget_overruns);
   }
   const uint64_t bytes_mapped = s1.bytes_mapped_total - s0.bytes_mapped_total;
   DRIVER_CHECK(bytes_mapped >= fresh_bytes, bytes_mapped,
@@ -887,11 +950,10 @@ void ModelDriver::Impl::MakeFixed(Choices& c) {
     refused_ = 1;
     DRIVER_CHECK(p_.hard && absl::IsResourceExhausted(got.status()),
                  got.status().ToString());
-    // Refused only when what cursors pin leaves no room for the smallest
-    // region that can serve it, a page (a window or the file: must fit).
     // Refused only when what cursors pin leaves no room for the largest
-    // region that could serve it.
-    DRIVER_CHECK(pinned0 + Pages(p_.greedy ? known : p_.window) > p_.budget,
+    // region that could serve it: a window of the grid holding `ofs` (cut
+    // at the end of the file), or the file.
+    DRIVER_CHECK(pinned0 + LargestRegion(ofs, known) > p_.budget,
                  "refused with ", pinned0, " bytes pinned of a budget of ",
                  p_.budget);
     DRIVER_CHECK(mmaps == 0 && hits == 0, "refused after mapping");
@@ -985,6 +1047,7 @@ void ModelDriver::Impl::MakeFixed(Choices& c) {
   CheckDescriptors(*e, before, now, open_before);
   if (!failure_.empty()) return;
   Commit(now, diff, rule);
+  if (!failure_.empty()) return;
   CheckCounters(before, now, stale.empty());
   last_ = now;
 }
@@ -1036,6 +1099,7 @@ void ModelDriver::Impl::Released(const Observation& before,
                  Calls(before, now, Syscall::kMunmap), " unmapped on release");
   }
   Commit(now, diff, rule);
+  if (!failure_.empty()) return;
   CheckCounters(before, now, true);
   last_ = now;
 }
@@ -1122,6 +1186,7 @@ void ModelDriver::Impl::MakeSliding(Choices& c) {
   CheckDescriptors(*e, before, now, open_before);
   if (!failure_.empty()) return;
   Commit(now, diff, LruRule{});
+  if (!failure_.empty()) return;
   CheckCounters(before, now, diff.gone.empty());
   last_ = now;
 }
@@ -1224,17 +1289,20 @@ void ModelDriver::Impl::ReadSliding(Choices& c) {
     const bool refused_inside =
         now.stats.cursor_misses - before.stats.cursor_misses >
         Calls(before, now, Syscall::kMmap);
-    if (kind == 2 && len > 0 && !p_.greedy && len <= stride_ && stable) {
+    if (kind == 2 && len > 0 && (p_.greedy || len <= stride_) && stable) {
       DRIVER_CHECK(view || (p_.hard && refused_inside), "a slice of ", len,
                    " bytes (window ", p_.window, ") was copied");
     }
   } else if (absl::IsResourceExhausted(status)) {
     refused_ = 1;
-    DRIVER_CHECK(p_.hard && pinned_by_others + Pages(p_.greedy ? v.bytes.size()
-                                                               : p_.window) >
-                                p_.budget,
-                 "refused with ", pinned_by_others, " bytes pinned by others ",
-                 "of ", p_.budget, ": ", status.ToString());
+    DRIVER_CHECK(
+        p_.hard &&
+            pinned_by_others + LargestRegion(s.cursor.ofs() + i,
+                                             std::max(entries_[e].known_size,
+                                                      v.bytes.size())) >
+                p_.budget,
+        "refused with ", pinned_by_others, " bytes pinned by others ", "of ",
+        p_.budget, ": ", status.ToString());
   } else if (absl::IsDataLoss(status)) {
     DRIVER_CHECK(examined && v.bytes.size() < s.cursor.ofs_end(),
                  status.ToString());
@@ -1312,7 +1380,11 @@ void ModelDriver::Impl::ReadSliding(Choices& c) {
   if (!failure_.empty()) return;
   LruRule rule;
   rule.passed_entry = e;
+  rule.passed_begin = s.cursor.ofs() + i;
+  rule.passed_end = s.cursor.ofs() + i + std::max<uint64_t>(len, 1);
+  rule.previous = previous;
   Commit(now, diff, rule);
+  if (!failure_.empty()) return;
   CheckCounters(before, now, false);
   last_ = now;
 }
@@ -1355,6 +1427,7 @@ void ModelDriver::Impl::Collect() {
   DRIVER_CHECK(now.stats.lru_evictions == before.stats.lru_evictions,
                "Collect() counted evictions");
   Commit(now, diff, LruRule{});
+  if (!failure_.empty()) return;
   CheckCounters(before, now, true);
   last_ = now;
 }
@@ -1411,10 +1484,16 @@ void ModelDriver::Impl::ChangeFile(Choices& c) {
   }
 }
 
-void ModelDriver::Impl::Step(Choices& c) {
+void ModelDriver::Impl::BeginOp(std::string what) {
+  op_ = std::move(what);
   refused_ = 0;
   may_refuse_ = false;
-  op_ = "check held bytes";
+  erased_ = 0;
+  fd_evicted_ = 0;
+}
+
+void ModelDriver::Impl::Step(Choices& c) {
+  BeginOp("check held bytes");
   const uint64_t op = c.Uniform(0, 99);
   if (op < 36) {
     MakeFixed(c);
@@ -1495,16 +1574,22 @@ std::string ModelDriver::Impl::Run(Choices& choices, int steps) {
     }
   }
   // Tear down in a random order, checking as cursors go.
-  refused_ = 0;
-  may_refuse_ = false;
-  op_ = "teardown";
   while (failure_.empty() && !fixed_.empty()) {
+    BeginOp("teardown");
     ReleaseFixed(choices, /*erase=*/true);
   }
   fixed_.clear();
   if (mman_ != nullptr && choices.Bool()) mman_->Close();
   mman_.reset();  // sliding cursors may outlive the manager
   sliding_.clear();
+  const auto calls = counter_.calls();
+  if (failure_.empty() && calls[static_cast<int>(Syscall::kMmap)] !=
+                              calls[static_cast<int>(Syscall::kMunmap)]) {
+    Fail(absl::StrCat(
+        "after teardown: ", calls[static_cast<int>(Syscall::kMmap)],
+        " mmap() calls, ", calls[static_cast<int>(Syscall::kMunmap)],
+        " munmap()"));
+  }
   const size_t fds = CountOpenFds();
   if (fds != baseline_fds_) {
     Fail(absl::StrCat("descriptors leaked: ", fds, " open, ", baseline_fds_,
