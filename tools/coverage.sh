@@ -84,7 +84,12 @@ for run in "${runs[@]}"; do
     >"$work/$run.log" 2>&1 || { grep -E '^//|ERROR' "$work/$run.log" || true; }
   grep -E '^//.*(FAILED|TIMEOUT|NO STATUS)' "$work/$run.log" || true
   llvm-profdata-14 merge -sparse "$prof"/*.profraw -o "$work/$run.profdata"
-  mapfile -t bins < <(binaries "${labels[@]}" | sort -u)
+  # Shell tests are scripts; the binaries they run are listed instead (or
+  # not measured).
+  mapfile -t bins < <(binaries "${labels[@]}" | sort -u | while read -r b; do
+    [ "$(head -c 4 "$b" 2>/dev/null | od -An -c | tr -d ' ')" = 177ELF ] &&
+      echo "$b"
+  done)
   objects=("${bins[0]}")
   for b in "${bins[@]:1}"; do objects+=(-object "$b"); done
   ignore='^(external|tests|fuzz|tools|bazel-out)/|^/'
