@@ -71,8 +71,9 @@ for n in "${names[@]}"; do
       echo "fuzz: merged into fuzz/corpus/$n ($(ls "fuzz/corpus/$n" | wc -l) files)"
     fi
   else
-    echo "fuzz: $n FAILED (exit $rc); log tail:"
-    grep -E 'ERROR|check failed|SUMMARY|Test unit written|artifact' "$work/log" | head -20 | sed 's/^/    /'
+    cp "$work/log" "$artifacts/$n.log"
+    echo "fuzz: $n FAILED (exit $rc); whole log in $artifacts/$n.log; tail:"
+    grep -E -A3 'ERROR|check failed|SUMMARY|Test unit written|artifact' "$work/log" | head -30 | sed 's/^/    /'
     status=1
   fi
   rm -rf "$work"
