@@ -1,6 +1,6 @@
 // Sizes on the tool's command line.
 
-#include "tools/size_flags.h"
+#include "tools/common/size_flags.h"
 
 #include "absl/status/status.h"
 #include "gmock/gmock.h"

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Tests of the smmap command-line tool: exit codes, byte-exact cat, scan
-# checksums across manager kinds, bad flags.
+# checksums across manager kinds, bad flags, the benchmark's report, JSON
+# and pictures.
+#
+#   tool_test.sh SMMAP PLOT_PY
 #
 # Every check is one case. The script ends with the line
 # "tool_test: N passed, M failed" and, under Bazel (which sets
@@ -9,6 +12,7 @@
 set -uo pipefail
 
 smmap=$1
+plot=$2
 tmp=${TEST_TMPDIR:-$(mktemp -d)}
 passes=0
 failures=0
@@ -123,6 +127,67 @@ expect_exit 0 "$smmap" scan "$tmp/empty"
 check "empty scan" grep -q "size:       0 bytes" "$tmp/out"
 check "checksum of an empty file" grep -qx "checksum:   0000000000000000" "$tmp/out"
 check "scan prints no statistics" grep -q "regions:" "$tmp/out"
+
+# --- one flag parser: --flag VALUE as --flag=VALUE, bench flags checked ---
+expect_exit 0 "$smmap" scan --window 8K --budget 16K "$tmp/data"
+check "scan --window 8K: $(grep manager: "$tmp/out")" \
+  grep -q "window 8 KiB, budget 16 KiB" "$tmp/out"
+expect_exit 2 "$smmap" scan --json=x.json "$tmp/data"
+check "bench flag on scan: $(cat "$tmp/err")" grep -q -- "--json applies to bench only" "$tmp/err"
+expect_exit 2 "$smmap" bench --json
+check "missing value: $(cat "$tmp/err")" grep -q -- "--json: takes a value (FILE)" "$tmp/err"
+expect_exit 2 "$smmap" bench --cache=huge
+expect_exit 2 "$smmap" bench --skip=t7
+expect_exit 2 "$smmap" bench --hard=yes
+expect_exit 2 "$smmap" bench --size=1M
+expect_exit 2 "$smmap" bench --repetitions=0
+expect_exit 2 "$smmap" bench --filter='('
+check "bad regex: $(cat "$tmp/err")" grep -q -- "--filter: is not a regular expression" "$tmp/err"
+expect_exit 1 "$smmap" bench "$tmp/data"
+check "bench on a small file: $(cat "$tmp/err")" grep -q "at least 16 MiB" "$tmp/err"
+
+# --- bench: the short report, rows in a file, every figure in JSON ---
+head -c $((16 << 20)) /dev/urandom >"$tmp/big"
+bench=(--repetitions=1 --min-time=0.01 --cache=large --skip=t6,t9,t10)
+expect_exit 0 "$smmap" bench --list "$tmp/big"
+check "bench --list names the benchmarks" grep -qx "random4k/fixed_cursor" "$tmp/out"
+check "bench --list names threaded ones" grep -qx "threads/random4k_fixed/threads:2" "$tmp/out"
+expect_exit 0 "$smmap" bench --list --filter='threads:1$' "$tmp/big"
+check "bench --list --filter: $(tr '\n' ' ' <"$tmp/out")" \
+  [ "$(grep -c . "$tmp/out")" -eq 3 ]
+expect_exit 0 "$smmap" bench "${bench[@]}" --filter='^random4k/' \
+  --rows="$tmp/rows.txt" --json="$tmp/run.json" "$tmp/big"
+check "bench prints the machine" grep -q "^Machine: nproc=" "$tmp/out"
+check "bench prints the targets" grep -q "^Targets, large-folio page cache" "$tmp/out"
+check "bench prints T4 with a verdict: $(grep 'pread time' "$tmp/out")" \
+  grep -Eq "^T4 +random 4 KiB: pread time / fixed cursor time +[0-9.]+x +>= 1.30x +(ok|MISSED)" "$tmp/out"
+check "bench keeps the rows out of the report" bash -c "! grep -q 'Iterations' '$tmp/out'"
+check "bench names the rows file" grep -q "^Rows of every benchmark: $tmp/rows.txt" "$tmp/out"
+check "rows file has the benchmark's row" grep -q "^random4k/pread" "$tmp/rows.txt"
+check "JSON holds the figures" python3 -c '
+import json, sys
+run = json.load(open(sys.argv[1]))
+state = run["states"][0]
+assert state["state"] == "large-folio", state["state"]
+assert state["figures"]["random4k/pread.ns"] > 0
+t4 = [t for t in state["targets"] if t["measure"].startswith("random 4 KiB: pread")]
+assert t4 and t4[0]["value"] > 0 and t4[0]["verdict"] in ("ok", "MISSED"), t4
+assert run["file_size"] == 16 << 20
+' "$tmp/run.json"
+expect_exit 0 "$smmap" bench "${bench[@]}" --verbose --filter='^random4k/pread$' "$tmp/big"
+check "bench --verbose prints the rows" grep -q "^random4k/pread" "$tmp/out"
+
+# --- the pictures, from a run with (a few points of) the sweeps ---
+expect_exit 0 "$smmap" bench "${bench[@]}" --sweeps --json="$tmp/sweep.json" \
+  --filter='^sweep/window/.*/(65536|1048576)$|^sweep/churn/.*/(1|2)$|^sweep/churn/raw_map_unmap$|^scan/raw_mmap_whole$|^random4k/raw_mmap$' \
+  "$tmp/big"
+expect_exit 0 python3 "$plot" "$tmp/sweep.json" "$tmp/plots"
+for png in scan_vs_window churn_curve; do
+  check "$png.png is a PNG" bash -c "head -c 4 '$tmp/plots/$png.png' | od -An -c | grep -q 'P   N   G'"
+done
+check "no t10.png without T10's figures" [ ! -e "$tmp/plots/t10.png" ]
+expect_exit 1 python3 "$plot" "$tmp/run.json" "$tmp/plots-none"
+check "plot names the missing sweep: $(cat "$tmp/err")" grep -q "run smmap bench with --sweeps" "$tmp/err"
 
 # --- the report ---
 total=$((passes + failures))

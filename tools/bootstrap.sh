@@ -4,7 +4,8 @@
 #   - apt packages: Bazel 4.2.3 (bazel-bootstrap) and the rule sets it loads,
 #     clang-14 with compiler-rt (sanitizers, libFuzzer), the other
 #     compilers of the matrix: gcc-12 (g++) and clang-19; libc++ (the
-#     OSS-Fuzz build), zip, llvm-14 (coverage);
+#     OSS-Fuzz build), zip, llvm-14 (coverage), gnuplot (the benchmark
+#     pictures);
 #   - Debian's source packages of abseil, GoogleTest and Google Benchmark,
 #     whose upstream tarballs Bazel builds from source (docs/design.md section 2),
 #     and Debian 13's abseil 20240722, which examples/monorepo also builds
@@ -32,7 +33,8 @@ packages=(bazel-bootstrap bazel-rules-java bazel-platforms bazel-skylib
           python3-smmap  # the Python library, for the T9 comparison
           # fuzz/oss_fuzz_build.sh: OSS-Fuzz's CXXFLAGS use libc++; seed
           # corpora are zipped. tools/coverage.sh: llvm-profdata, llvm-cov.
-          libc++-14-dev libc++abi-14-dev zip unzip llvm-14)
+          libc++-14-dev libc++abi-14-dev zip unzip llvm-14
+          gnuplot-nox)  # tools/bench/plot.py: BENCHMARKS.md's pictures
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \

@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
 #include "smmap/smmap.h"
+#include "tools/bench/results.h"
 
 namespace smmap {
 namespace bench {
@@ -141,8 +142,8 @@ class Alias {
 
 }  // namespace
 
-ContentionResult MeasureContention(const std::string& path, uint64_t size,
-                                   double phase_seconds, int trials) {
+void MeasureContention(const std::string& path, uint64_t size,
+                       double phase_seconds, int trials, Figures& figures) {
   const Alias b(path, 1);
   const Alias c(path, 2);
   std::vector<double> alone, beside_manager, beside_raw, m1, m2, r1, r2;
@@ -174,40 +175,15 @@ ContentionResult MeasureContention(const std::string& path, uint64_t size,
                                        phase_seconds);
     r2.push_back(two[0] + two[1]);
   }
-  ContentionResult result;
-  result.hits_alone = Median(alone);
-  result.hits_beside_manager = Median(beside_manager);
-  result.hits_beside_raw = Median(beside_raw);
-  result.misses_1 = Median(m1);
-  result.misses_2 = Median(m2);
-  result.raw_1 = Median(r1);
-  result.raw_2 = Median(r2);
-  return result;
-}
-
-void PrintContention(const ContentionResult& r) {
-  std::printf(
-      "\n== T10, T11: misses beside hits, misses beside misses (64 KiB "
-      "windows, budget of 4; medians)\n");
-  std::printf(
-      "     (hits/s of one thread: alone %.2f M, beside manager misses %.2f "
-      "M, beside raw churn %.2f M)\n",
-      r.hits_alone / 1e6, r.hits_beside_manager / 1e6, r.hits_beside_raw / 1e6);
-  std::printf(
-      "     (misses/s: manager 1 thread %.0f k, 2 threads %.0f k; raw 1 "
-      "thread %.0f k, 2 threads %.0f k)\n",
-      r.misses_1 / 1e3, r.misses_2 / 1e3, r.raw_1 / 1e3, r.raw_2 / 1e3);
-  auto row = [](const char* id, const char* what, double value, double target) {
-    std::printf("%-4s %-58s %8.2fx %8.2fx  %s\n", id, what, value, target,
-                value >= target ? "ok" : "MISSED");
-  };
-  const double t10 = r.hits_beside_manager / r.hits_beside_raw;
-  row("T10", "hits beside manager misses / beside raw churn", t10, 0.85);
-  const double scaling = r.misses_2 / r.misses_1;
-  const double raw_scaling = r.raw_2 / r.raw_1;
-  row("T11", "misses, 2 threads on 2 files / 1 thread", scaling, 1.6);
-  row("T11", "the same / the raw churn's 2-thread scaling",
-      scaling / raw_scaling, 0.9);
+  figures.Set("t10.hits_alone_per_s", Median(alone));
+  figures.Set("t10.hits_beside_manager_per_s", Median(beside_manager));
+  figures.Set("t10.hits_beside_raw_per_s", Median(beside_raw));
+  figures.Set("t11.manager_misses_1_per_s", Median(m1));
+  figures.Set("t11.manager_misses_2_per_s", Median(m2));
+  figures.Set("t11.raw_misses_1_per_s", Median(r1));
+  figures.Set("t11.raw_misses_2_per_s", Median(r2));
+  figures.Set("t11.manager_scaling", Median(m2) / Median(m1));
+  figures.Set("t11.raw_scaling", Median(r2) / Median(r1));
 }
 
 }  // namespace bench

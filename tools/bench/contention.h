@@ -11,7 +11,8 @@
 // and munmap share the process's mmap lock (docs/performance.md L14).
 //
 // Each measurement runs for fixed-length phases of wall time; medians over
-// trials are printed with the targets. Not thread-safe (one run at a time).
+// trials become figures for the targets table. Not thread-safe (one run at a
+// time).
 
 #ifndef SMMAP_TOOLS_BENCH_CONTENTION_H_
 #define SMMAP_TOOLS_BENCH_CONTENTION_H_
@@ -19,31 +20,20 @@
 #include <cstdint>
 #include <string>
 
+#include "tools/bench/results.h"
+
 namespace smmap {
 namespace bench {
 
-struct ContentionResult {
-  // Cursors per second made and released on a cached region by one thread:
-  // alone, beside a thread missing through the same manager, and beside a
-  // thread doing the same churn raw.
-  double hits_alone = 0;
-  double hits_beside_manager = 0;
-  double hits_beside_raw = 0;
-  // Misses per second: one and two threads through one manager (two files);
-  // the same churn raw in one and two threads.
-  double misses_1 = 0;
-  double misses_2 = 0;
-  double raw_1 = 0;
-  double raw_2 = 0;
-};
-
 // Measures on the file at `path` (at least 16 MiB), which it also reads
-// under two more names (symbolic links made next to it, removed after).
-ContentionResult MeasureContention(const std::string& path, uint64_t size,
-                                   double phase_seconds, int trials);
-
-// Prints the T10 and T11 rows of `result`.
-void PrintContention(const ContentionResult& result);
+// under two more names (symbolic links made next to it, removed after), and
+// sets the figures t10.hits_{alone,beside_manager,beside_raw}_per_s
+// (cursors per second made and released on a cached region by one thread),
+// t11.{manager,raw}_misses_{1,2}_per_s (misses per second, one and two
+// threads, through one manager on two files and raw) and
+// t11.{manager,raw}_scaling (2 threads / 1).
+void MeasureContention(const std::string& path, uint64_t size,
+                       double phase_seconds, int trials, Figures& figures);
 
 }  // namespace bench
 }  // namespace smmap

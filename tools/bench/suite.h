@@ -1,45 +1,53 @@
 // smmap's benchmark suite: the library and the raw baselines it must
-// approach, on the same file in the same process run, in a stated
-// page-cache state. Prints Google Benchmark's results, then a table of
-// ratios against the targets of docs/performance.md (medians over repetitions).
+// approach, on the same file in the same process run, in stated page-cache
+// states. Prints the machine, each page-cache state and the targets table
+// of docs/performance.md (medians over repetitions); the per-benchmark rows
+// of Google Benchmark go to a file or, verbose, to stdout; --json writes
+// every figure. `smmap bench` (tools/bench_command.cc) is its command line.
 //
-// Flags (besides Google Benchmark's own):
-//   --file=PATH     the file to read (default: a file of --size bytes made
-//                   under --dir and kept for later runs)
-//   --size=1G       size of the default file
-//   --dir=/var/tmp  where the default file is made
-//   --cache=large,small  page-cache states to measure
-//   --no_t6         skip the threads-against-processes measurement
-//   --no_t9         skip the comparison with the Python library
-//   --no_t10        skip the hits-beside-misses measurements (T10, T11)
-//
-// Not thread-safe (one suite per process).
+// Not thread-safe (one suite per process: Google Benchmark's registry is
+// global).
 
 #ifndef SMMAP_TOOLS_BENCH_SUITE_H_
 #define SMMAP_TOOLS_BENCH_SUITE_H_
 
-#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
-#include "absl/status/statusor.h"
-#include "smmap/manager.h"
-#include "smmap/options.h"
+#include "tools/bench/page_cache.h"
+#include "tools/common/manager_choice.h"
 
 namespace smmap {
 namespace bench {
 
-// A caller's manager options, measured as one more sliding scan.
-struct UserScan {
-  bool greedy = false;
-  ManagerOptions options;
+struct SuiteConfig {
+  std::string path;  // the file measured, at least 16 MiB
+  std::vector<CacheState> states = {CacheState::kLargeFolio,
+                                    CacheState::kSmallFolio};
+  int repetitions = 3;      // per benchmark; figures are medians
+  double min_time_s = 0.2;  // per repetition
+  std::string filter;       // a regex of benchmark names; empty: all
+  // The measurements that are not Google Benchmark benchmarks (filter does
+  // not reach them): T6 threads against processes, T9 against Python, T10
+  // and T11 hits and misses side by side. Large-folio state only.
+  bool t6 = true;
+  bool t9 = true;
+  bool t10 = true;
+  // The sweeps behind BENCHMARKS.md's pictures: scans against window size
+  // (64 KiB to 1 GiB) and random reads against budget / file size.
+  bool sweeps = false;
+  // A sliding scan with a caller's manager, as scan/sliding_user.
+  std::optional<tools::ManagerChoice> user;
+  bool verbose = false;   // rows to stdout
+  std::string rows_path;  // else rows here (empty: a new file under /tmp)
+  std::string json_path;  // empty: no JSON
+  bool list = false;      // print the benchmarks' names, measure nothing
 };
 
-// A greedy or tiling manager with `scan.options`.
-absl::StatusOr<std::unique_ptr<MemmapManager>> MakeManager(
-    const UserScan& scan);
-
-// Runs the suite with command-line flags `argv`; `user` (may be null) adds
-// a scan with those options. Returns a process exit code.
-int RunSuite(int argc, char** argv, const UserScan* user);
+// Runs the suite; returns a process exit code (0, or 1 on errors, which it
+// prints).
+int RunSuite(const SuiteConfig& config);
 
 }  // namespace bench
 }  // namespace smmap

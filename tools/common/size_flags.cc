@@ -1,4 +1,4 @@
-#include "tools/size_flags.h"
+#include "tools/common/size_flags.h"
 
 #include <cstdint>
 #include <limits>

@@ -3,8 +3,8 @@
 //
 // Thread-safe (pure functions).
 
-#ifndef SMMAP_TOOLS_SIZE_FLAGS_H_
-#define SMMAP_TOOLS_SIZE_FLAGS_H_
+#ifndef SMMAP_TOOLS_COMMON_SIZE_FLAGS_H_
+#define SMMAP_TOOLS_COMMON_SIZE_FLAGS_H_
 
 #include <cstdint>
 #include <string>
@@ -24,4 +24,4 @@ std::string FormatSize(uint64_t bytes);
 }  // namespace tools
 }  // namespace smmap
 
-#endif  // SMMAP_TOOLS_SIZE_FLAGS_H_
+#endif  // SMMAP_TOOLS_COMMON_SIZE_FLAGS_H_

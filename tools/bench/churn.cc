@@ -1,0 +1,237 @@
+#include "tools/bench/churn.h"
+
+#include <malloc.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "benchmark/benchmark.h"
+#include "smmap/smmap.h"
+#include "tools/common/scan.h"
+
+namespace smmap {
+namespace bench {
+namespace {
+
+using tools::XorScan;
+
+// Raw reads of 4 KiB through mappings of the kChurnWindow-long window (on
+// the window/2 grid, as the manager's) that holds each offset, kept in a
+// FIFO ring of `capacity` mappings (0: each mapping is unmapped at once).
+class RawRing {
+ public:
+  RawRing(const BenchFile& file, size_t capacity)
+      : file_(file), fd_(file.OpenOrDie()), ring_(capacity) {}
+  ~RawRing() {
+    for (const Mapping& m : ring_) {
+      if (m.addr != nullptr) ::munmap(m.addr, m.length);
+    }
+    ::close(fd_);
+  }
+  RawRing(const RawRing&) = delete;
+  RawRing& operator=(const RawRing&) = delete;
+
+  // False if mmap fails.
+  bool Read(uint64_t ofs) {
+    const uint64_t stride = kChurnWindow / 2;
+    const uint64_t begin = ofs / stride * stride;
+    const size_t n =
+        static_cast<size_t>(std::min(kChurnWindow, file_.size - begin));
+    void* p = ::mmap(nullptr, n, PROT_READ, MAP_SHARED, fd_,
+                     static_cast<off_t>(begin));
+    if (p == MAP_FAILED) return false;
+    benchmark::DoNotOptimize(
+        XorScan(static_cast<const uint8_t*>(p) + (ofs - begin), 4 * kKiB));
+    if (ring_.empty()) return ::munmap(p, n) == 0;
+    Mapping& slot = ring_[next_++ % ring_.size()];
+    if (slot.addr != nullptr) ::munmap(slot.addr, slot.length);
+    slot = {p, n};
+    return true;
+  }
+
+ private:
+  struct Mapping {
+    void* addr = nullptr;
+    size_t length = 0;
+  };
+  const BenchFile& file_;
+  const int fd_;
+  std::vector<Mapping> ring_;
+  size_t next_ = 0;
+};
+
+ManagerOptions ChurnOptions(uint64_t budget) {
+  ManagerOptions options;
+  options.window_size = kChurnWindow;
+  options.max_memory_size = budget;
+  return options;
+}
+
+// Reads 4 KiB at `ofs` through a fixed cursor of `mman`; false on failure.
+bool CursorRead(MemmapManager& mman, const BenchFile& file, uint64_t ofs) {
+  auto c = mman.MakeCursor(file.path, ofs, 4 * kKiB);
+  if (!c.ok()) return false;
+  benchmark::DoNotOptimize(XorScan(c->buffer().data(), c->size()));
+  return true;
+}
+
+// T8 (and T7's throughput): random 4 KiB reads through fixed cursors under
+// a budget of 16 windows over the whole file.
+void ChurnFixedCursor(benchmark::State& state, const BenchFile& file,
+                      bool hard) {
+  ManagerOptions options = ChurnOptions(kChurnBudget);
+  options.hard_limits = hard;
+  auto mman = TilingMemmapManager::Create(options);
+  if (!mman.ok()) return Fail(state, mman.status());
+  size_t k = 0;
+  for (auto _ : state) {
+    if (!CursorRead(**mman, file, file.RandomOffset(k++))) {
+      return state.SkipWithError("a churn read failed");
+    }
+  }
+  const ManagerStats stats = (*mman)->stats();
+  state.counters["miss_ratio"] =
+      static_cast<double>(stats.cursor_misses) /
+      static_cast<double>(stats.cursor_misses + stats.cursor_hits);
+  state.counters["peak_over_budget"] =
+      static_cast<double>(stats.peak_mapped_bytes) -
+      static_cast<double>(kChurnBudget);
+  SetBytes(state, 4 * kKiB);
+}
+
+// T7, paired: the raw loop, a raw ring of cached mappings and the manager
+// (default, and with immutable_files) take turns in blocks of kBlock reads
+// of the same offsets, in a rotating order, so that the host's drift (this
+// is a shared guest) falls on all of them alike. Separate benchmarks, a
+// few seconds apart, differ by more than the manager's cost between runs.
+void ChurnPaired(benchmark::State& state, const BenchFile& file) {
+  constexpr int kBlock = 32;
+  constexpr int kKinds = 4;
+  const char* const names[kKinds] = {"raw", "raw_ring", "soft", "immutable"};
+  auto soft = TilingMemmapManager::Create(ChurnOptions(kChurnBudget));
+  ManagerOptions immutable_options = ChurnOptions(kChurnBudget);
+  immutable_options.immutable_files = true;
+  auto immutable = TilingMemmapManager::Create(immutable_options);
+  if (!soft.ok()) return Fail(state, soft.status());
+  if (!immutable.ok()) return Fail(state, immutable.status());
+  RawRing raw(file, 0);
+  RawRing ring(file, kChurnBudget / kChurnWindow);
+  auto read = [&](int kind, uint64_t ofs) {
+    switch (kind) {
+      case 0:
+        return raw.Read(ofs);
+      case 1:
+        return ring.Read(ofs);
+      case 2:
+        return CursorRead(**soft, file, ofs);
+      default:
+        return CursorRead(**immutable, file, ofs);
+    }
+  };
+  double wall_ns[kKinds] = {};
+  size_t first = 0;
+  int64_t blocks = 0;
+  for (auto _ : state) {
+    for (int turn = 0; turn < kKinds; ++turn) {
+      const int kind = static_cast<int>((blocks + turn) % kKinds);
+      const auto t0 = std::chrono::steady_clock::now();
+      for (size_t k = first; k < first + kBlock; ++k) {
+        if (!read(kind, file.RandomOffset(k))) {
+          return state.SkipWithError("a paired churn read failed");
+        }
+      }
+      wall_ns[kind] += std::chrono::duration<double, std::nano>(
+                           std::chrono::steady_clock::now() - t0)
+                           .count();
+    }
+    first += kBlock;
+    ++blocks;
+  }
+  const double reads = static_cast<double>(blocks) * kBlock;
+  for (int kind = 0; kind < kKinds; ++kind) {
+    state.counters[absl::StrCat(names[kind], "_ns")] = wall_ns[kind] / reads;
+  }
+  SetBytes(state, kKinds * kBlock * 4 * kKiB);
+}
+
+// One side of the churn curve: random 4 KiB reads through `read`.
+template <typename ReadFn>
+void ChurnCurvePoint(benchmark::State& state, const BenchFile& file,
+                     ReadFn read) {
+  for (uint64_t o : file.random_offsets) {  // settle the cache first
+    if (!read(o)) return state.SkipWithError("a churn read failed");
+  }
+  size_t k = 0;
+  for (auto _ : state) {
+    if (!read(file.RandomOffset(k++))) {
+      return state.SkipWithError("a churn read failed");
+    }
+  }
+  SetBytes(state, 4 * kKiB);
+}
+
+}  // namespace
+
+void RegisterChurn(Registrar& registrar, const BenchFile& file) {
+  const BenchFile* f = &file;
+  registrar.Add("churn/fixed_cursor/soft", [f](benchmark::State& s) {
+    ChurnFixedCursor(s, *f, /*hard=*/false);
+  });
+  registrar.Add("churn/fixed_cursor/hard", [f](benchmark::State& s) {
+    ChurnFixedCursor(s, *f, /*hard=*/true);
+  });
+  registrar.Add("churn/paired",
+                [f](benchmark::State& s) { ChurnPaired(s, *f); });
+}
+
+void RegisterChurnCurve(Registrar& registrar, const BenchFile& file,
+                        const std::vector<uint64_t>& divisors) {
+  const BenchFile* f = &file;
+  registrar.Add("sweep/churn/raw_map_unmap", [f](benchmark::State& s) {
+    RawRing raw(*f, 0);
+    ChurnCurvePoint(s, *f, [&raw](uint64_t o) { return raw.Read(o); });
+  });
+  for (uint64_t d : divisors) {
+    const uint64_t budget = std::max(kChurnWindow, f->size / d);
+    registrar.Add(
+        absl::StrCat("sweep/churn/manager/", d),
+        [f, budget](benchmark::State& s) {
+          auto mman = TilingMemmapManager::Create(ChurnOptions(budget));
+          if (!mman.ok()) return Fail(s, mman.status());
+          ChurnCurvePoint(
+              s, *f, [&](uint64_t o) { return CursorRead(**mman, *f, o); });
+        });
+    registrar.Add(absl::StrCat("sweep/churn/raw_ring/", d),
+                  [f, budget](benchmark::State& s) {
+                    RawRing ring(*f, budget / kChurnWindow);
+                    ChurnCurvePoint(
+                        s, *f, [&ring](uint64_t o) { return ring.Read(o); });
+                  });
+  }
+}
+
+double BookkeepingBytesPerRegion(const BenchFile& file) {
+  constexpr uint64_t kRegions = 20000;
+  if (kRegions * 2 * file.page > file.size) return NAN;
+  ManagerOptions options;
+  options.window_size = 2 * file.page;
+  options.max_memory_size = uint64_t{1} << 40;
+  auto mman = TilingMemmapManager::Create(options);
+  if (!mman.ok()) return NAN;
+  const size_t before = ::mallinfo2().uordblks;
+  for (uint64_t i = 0; i < kRegions; ++i) {
+    if (!(*mman)->MakeCursor(file.path, 2 * i * file.page, 1).ok()) return NAN;
+  }
+  const size_t after = ::mallinfo2().uordblks;
+  return static_cast<double>(after - before) / static_cast<double>(kRegions);
+}
+
+}  // namespace bench
+}  // namespace smmap
