@@ -35,12 +35,14 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "fuzz/memfd_files.h"
+#include "fuzz/pin_bound.h"
 #include "smmap/smmap.h"
 
 namespace {
 
 using ::smmap::fuzz::MemFile;
 using ::smmap::fuzz::PatternBytes;
+using ::smmap::fuzz::PinBound;
 
 const uint64_t kPage = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
 constexpr int kMaxThreads = 4;
@@ -84,47 +86,6 @@ class Input {
 
 uint64_t RoundUpToPage(uint64_t n) { return (n + kPage - 1) / kPage * kPage; }
 
-// An upper bound on the bytes the cursors of all threads may have pinned at
-// any moment of a call, to judge a hard-mode ResourceExhausted. A thread
-// adds what a cursor may pin (one region: the window, or the whole file for
-// the greedy manager, whose cursors on one file share its region) to
-// `added` before asking for it, and to `released` after letting it go. The
-// bytes pinned at any moment after `released` was read are at most `added`
-// now minus that reading. The manager refuses a region only if, with every
-// unused region evicted, the pinned bytes and the new region exceed the
-// budget; a cursor's own region is counted before the call, so a refusal is
-// allowed only when that bound exceeds the budget. Relaxed atomics: the
-// bound needs no ordering beyond the manager's own, and they give TSan no
-// happens-before edge that could hide a race in the manager.
-class PinBound {
- public:
-  PinBound(bool greedy, size_t num_keys)
-      : greedy_(greedy), holders_(num_keys) {}
-
-  void Hold(size_t key, uint64_t bytes) {
-    if (!greedy_ || holders_[key].fetch_add(1, kRelaxed) == 0) {
-      added_.fetch_add(bytes, kRelaxed);
-    }
-  }
-  void Drop(size_t key, uint64_t bytes) {
-    if (!greedy_ || holders_[key].fetch_sub(1, kRelaxed) == 1) {
-      released_.fetch_add(bytes, kRelaxed);
-    }
-  }
-  uint64_t released() const { return released_.load(kRelaxed); }
-  // The most that can have been pinned since released() gave `before`.
-  uint64_t PinnedSince(uint64_t before) const {
-    return added_.load(kRelaxed) - before;
-  }
-
- private:
-  static constexpr std::memory_order kRelaxed = std::memory_order_relaxed;
-  const bool greedy_;
-  std::vector<std::atomic<uint64_t>> holders_;  // greedy: cursors per key
-  std::atomic<uint64_t> added_{0};
-  std::atomic<uint64_t> released_{0};
-};
-
 // What all threads share: read-only after set-up, but for the manager and
 // the bound.
 struct Shared {
@@ -156,6 +117,7 @@ struct Held {
   size_t file;
   size_t key;
   uint64_t bytes;
+  bool counted;  // PinBound::Hold counted `bytes`
 };
 
 class Worker {
@@ -217,11 +179,12 @@ class Worker {
         absl::StrCat("hard budget exceeded: ", mapped, " > ", s_.budget));
   }
 
-  // A failed call that began when released() was `before`: only a
-  // ResourceExhausted that the bound allows may happen.
-  void CheckRefusal(const absl::Status& status, uint64_t before,
-                    const std::string& what) const {
-    const uint64_t pinned = s_.bound->PinnedSince(before);
+  // A failed call that began when released() was `before`, for a region of
+  // `bytes` that its Hold() counted or not: only a ResourceExhausted that
+  // the bound allows may happen.
+  void CheckRefusal(const absl::Status& status, uint64_t before, uint64_t bytes,
+                    bool counted, const std::string& what) const {
+    const uint64_t pinned = s_.bound->RefusalBound(before, bytes, counted);
     SMMAP_FUZZ_CHECK(
         absl::IsResourceExhausted(status) && s_.hard && pinned > s_.budget,
         absl::StrCat(what, ": ", status.ToString(), " (hard: ", s_.hard,
@@ -257,10 +220,10 @@ class Worker {
     return ofs < file_size || (ofs == 0 && file_size == 0);
   }
 
-  void Keep(smmap::FixedCursor cursor, size_t file, size_t key,
-            uint64_t bytes) {
+  void Keep(smmap::FixedCursor cursor, size_t file, size_t key, uint64_t bytes,
+            bool counted) {
     if (fixed_.size() == kMaxFixed) DropFixed(0, /*strict=*/true);
-    fixed_.push_back({std::move(cursor), file, key, bytes});
+    fixed_.push_back({std::move(cursor), file, key, bytes, counted});
   }
 
   void MakeFixed() {
@@ -273,7 +236,7 @@ class Worker {
     const size_t key = s_.Key(file, by_fd);
     const uint64_t bytes = s_.RegionBytes(file);
     const uint64_t before = s_.bound->released();
-    s_.bound->Hold(key, bytes);
+    const bool counted = s_.bound->Hold(key, bytes);
     absl::StatusOr<smmap::FixedCursor> c =
         by_fd ? s_.mman->MakeCursor(s_.files[file]->fd(), ofs, want)
               : s_.mman->MakeCursor(s_.files[file]->path(), ofs, want);
@@ -282,14 +245,15 @@ class Worker {
                        absl::StrCat("MakeCursor(", ofs, ") of a file of ",
                                     file_size, ": ", c.status().ToString()));
     } else if (!c.ok()) {
-      CheckRefusal(c.status(), before, absl::StrCat("MakeCursor(", ofs, ")"));
+      CheckRefusal(c.status(), before, bytes, counted,
+                   absl::StrCat("MakeCursor(", ofs, ")"));
     }
     if (!c.ok()) {
       s_.bound->Drop(key, bytes);
       return;
     }
     CheckFixed(*c, file, ofs, want);
-    Keep(*std::move(c), file, key, bytes);
+    Keep(*std::move(c), file, key, bytes, counted);
   }
 
   void NextFixed() {
@@ -303,21 +267,23 @@ class Worker {
     const size_t key = h.key;
     const uint64_t bytes = h.bytes;
     const uint64_t before = s_.bound->released();
-    s_.bound->Hold(key, bytes);
+    const bool counted = s_.bound->Hold(key, bytes);
     absl::StatusOr<smmap::FixedCursor> c = h.cursor.NextCursor();
     if (ofs >= file_size) {
       SMMAP_FUZZ_CHECK(
           absl::IsOutOfRange(c.status()),
           absl::StrCat("NextCursor() at the end: ", c.status().ToString()));
     } else if (!c.ok()) {
-      CheckRefusal(c.status(), before, absl::StrCat("NextCursor(", ofs, ")"));
+      CheckRefusal(c.status(), before, bytes, counted,
+                   absl::StrCat("NextCursor(", ofs, ")"));
     }
     if (!c.ok()) {
       s_.bound->Drop(key, bytes);
       return;
     }
     CheckFixed(*c, file, ofs, want);
-    Keep(*std::move(c), file, key, bytes);  // may drop the one at the front
+    // May drop the one at the front.
+    Keep(*std::move(c), file, key, bytes, counted);
   }
 
   void ReadFixed() {
@@ -367,7 +333,7 @@ class Worker {
     const uint64_t len = in_.Bool() ? 0 : in_.Uniform(0, file_size + 1);
     const size_t key = s_.Key(file, by_fd);
     const uint64_t bytes = s_.RegionBytes(file);
-    s_.bound->Hold(key, bytes);  // for as long as it lives
+    const bool counted = s_.bound->Hold(key, bytes);  // as long as it lives
     absl::StatusOr<smmap::SlidingCursor> c =
         by_fd ? s_.mman->MakeSlidingCursor(s_.files[file]->fd(), ofs, len)
               : s_.mman->MakeSlidingCursor(s_.files[file]->path(), ofs, len);
@@ -381,7 +347,7 @@ class Worker {
     SMMAP_FUZZ_CHECK(c->ofs() == ofs && c->size() == end - ofs,
                      absl::StrCat("sliding cursor ", c->ofs(), "+", c->size()));
     if (sliding_.size() == kMaxSliding) DropSliding(0);
-    sliding_.push_back({*std::move(c), file, key, bytes});
+    sliding_.push_back({*std::move(c), file, key, bytes, counted});
   }
 
   void DropSliding(size_t i) {
@@ -489,7 +455,7 @@ class Worker {
       }
     }
     if (!status.ok()) {
-      CheckRefusal(status, before, what);
+      CheckRefusal(status, before, h.bytes, h.counted, what);
       DropSliding(which);
     }
   }
