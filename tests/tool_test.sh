@@ -137,6 +137,14 @@ check "bench flag on scan: $(cat "$tmp/err")" grep -q -- "--json applies to benc
 expect_exit 2 "$smmap" bench --json
 check "missing value: $(cat "$tmp/err")" grep -q -- "--json: takes a value (FILE)" "$tmp/err"
 expect_exit 2 "$smmap" bench --cache=huge
+expect_exit 2 "$smmap" bench --cache=large,large
+expect_exit 2 "$smmap" bench --json=
+expect_exit 2 "$smmap" bench --json --sweeps
+check "a flag is not a value: $(cat "$tmp/err")" grep -q -- "--json: takes a value" "$tmp/err"
+expect_exit 2 "$smmap" scan --size=1M "$tmp/data"
+check "bench flag on scan before its value: $(cat "$tmp/err")" grep -q -- "--size applies to bench only" "$tmp/err"
+expect_exit 0 "$smmap" --help --no-such-flag
+expect_exit 2 "$smmap" bench --min-time=inf
 expect_exit 2 "$smmap" bench --skip=t7
 expect_exit 2 "$smmap" bench --hard=yes
 expect_exit 2 "$smmap" bench --size=1M
@@ -176,6 +184,13 @@ assert run["file_size"] == 16 << 20
 ' "$tmp/run.json"
 expect_exit 0 "$smmap" bench "${bench[@]}" --verbose --filter='^random4k/pread$' "$tmp/big"
 check "bench --verbose prints the rows" grep -q "^random4k/pread" "$tmp/out"
+# Three repetitions: the medians, not the means, become the figures.
+expect_exit 0 "$smmap" bench --repetitions=3 --min-time=0.01 --cache=small \
+  --skip=t6,t9,t10 --verbose --filter='^random4k/(pread|fixed_cursor)$' "$tmp/big"
+check "bench repeats: $(grep -c '_median' "$tmp/out") medians" \
+  [ "$(grep -c '^random4k/.*_median ' "$tmp/out")" -eq 2 ]
+check "bench judges T4 from the medians: $(grep 'pread time' "$tmp/out")" \
+  grep -Eq "^T4 +random 4 KiB: pread time / fixed cursor time +[0-9.]+x" "$tmp/out"
 
 # --- the pictures, from a run with (a few points of) the sweeps ---
 expect_exit 0 "$smmap" bench "${bench[@]}" --sweeps --json="$tmp/sweep.json" \

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -19,7 +21,7 @@ namespace tools {
 
 int BenchCommand(const Config& config) {
   if (config.args.size() > 1) return UsageError("bench takes at most one FILE");
-  bench::SuiteConfig suite;
+  bench::SuiteConfig suite = config.bench;
   std::string dir;
   if (config.args.size() == 1) {
     suite.path = config.args[0];
@@ -31,13 +33,9 @@ int BenchCommand(const Config& config) {
     }
     dir = pattern;
     suite.path = dir + "/smmap-bench.bin";
-    std::printf("Making %s...\n", suite.path.c_str());
-    std::fflush(stdout);
-    absl::Status made = bench::MakeBenchFile(suite.path, config.bench_size);
-    if (!made.ok()) {
-      ::unlink(suite.path.c_str());
-      ::rmdir(dir.c_str());
-      return RuntimeError("bench", suite.path, made);
+    if (!suite.list) {
+      std::printf("Making %s...\n", suite.path.c_str());
+      std::fflush(stdout);
     }
   }
   absl::Cleanup remove = [&] {
@@ -46,19 +44,13 @@ int BenchCommand(const Config& config) {
       ::rmdir(dir.c_str());
     }
   };
-  suite.states = config.states;
-  suite.repetitions = config.repetitions.value_or(config.quick ? 1 : 3);
-  suite.min_time_s = config.min_time_s.value_or(config.quick ? 0.05 : 0.2);
-  suite.filter = config.filter;
-  suite.t6 = config.t6 && !config.quick;
-  suite.t9 = config.t9 && !config.quick;
-  suite.t10 = config.t10;
-  suite.sweeps = config.sweeps;
+  if (!dir.empty()) {
+    // --list needs no more than the smallest file the suite takes.
+    const uint64_t size = suite.list ? 16 << 20 : config.bench_size;
+    absl::Status made = bench::MakeBenchFile(suite.path, size);
+    if (!made.ok()) return RuntimeError("bench", suite.path, made);
+  }
   if (config.manager_given) suite.user = config.manager;
-  suite.verbose = config.verbose;
-  suite.rows_path = config.rows_path;
-  suite.json_path = config.json_path;
-  suite.list = config.list;
   return bench::RunSuite(suite);
 }
 

@@ -1,5 +1,7 @@
 #include "tools/cli.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <optional>
@@ -46,7 +48,7 @@ Commands:
 
 constexpr char kTail[] = R"(
 SIZE takes K, M, G or T suffixes (binary): 64K, 1M, 2G.
-Flags take their value as --flag=VALUE or --flag VALUE.
+Flags take their value as --flag=VALUE or --flag VALUE; -- ends the flags.
 Exit status: 0 on success, 1 on errors, 2 on bad usage.
 )";
 
@@ -75,11 +77,11 @@ absl::Status SizeInto(absl::string_view flag, absl::string_view value,
 absl::Status Skip(absl::string_view value, Config& c) {
   for (absl::string_view part : absl::StrSplit(value, ',')) {
     if (part == "t6") {
-      c.t6 = false;
+      c.bench.t6 = false;
     } else if (part == "t9") {
-      c.t9 = false;
+      c.bench.t9 = false;
     } else if (part == "t10") {
-      c.t10 = false;
+      c.bench.t10 = false;
     } else {
       return Invalid("skip", absl::StrCat("takes t6, t9 or t10, not ", part));
     }
@@ -88,15 +90,21 @@ absl::Status Skip(absl::string_view value, Config& c) {
 }
 
 absl::Status Cache(absl::string_view value, Config& c) {
-  c.states.clear();
+  c.bench.states.clear();
   for (absl::string_view part : absl::StrSplit(value, ',')) {
+    bench::CacheState state;
     if (part == "large") {
-      c.states.push_back(bench::CacheState::kLargeFolio);
+      state = bench::CacheState::kLargeFolio;
     } else if (part == "small") {
-      c.states.push_back(bench::CacheState::kSmallFolio);
+      state = bench::CacheState::kSmallFolio;
     } else {
       return Invalid("cache", "takes large, small or large,small");
     }
+    if (std::find(c.bench.states.begin(), c.bench.states.end(), state) !=
+        c.bench.states.end()) {
+      return Invalid("cache", absl::StrCat("names ", part, " twice"));
+    }
+    c.bench.states.push_back(state);
   }
   return absl::OkStatus();
 }
@@ -166,17 +174,17 @@ const Flag kFlags[] = {
        if (!absl::SimpleAtoi(v, &n) || n < 1) {
          return Invalid("repetitions", "takes a number of at least 1");
        }
-       c.repetitions = n;
+       c.bench.repetitions = n;
        return absl::OkStatus();
      }},
     {"min-time", "SECONDS", true,
      "Minimum time per repetition (default 0.2).",
      [](absl::string_view v, Config& c) {
        double s;
-       if (!absl::SimpleAtod(v, &s) || !(s > 0)) {
+       if (!absl::SimpleAtod(v, &s) || !(s > 0) || !std::isfinite(s)) {
          return Invalid("min-time", "takes a positive number of seconds");
        }
-       c.min_time_s = s;
+       c.bench.min_time_s = s;
        return absl::OkStatus();
      }},
     {"filter", "REGEX", true,
@@ -185,7 +193,7 @@ const Flag kFlags[] = {
        if (!bench::Registrar::ValidFilter(std::string(v))) {
          return Invalid("filter", "is not a regular expression");
        }
-       c.filter = std::string(v);
+       c.bench.filter = std::string(v);
        return absl::OkStatus();
      }},
     {"skip", "t6,t9,t10", true,
@@ -194,29 +202,31 @@ const Flag kFlags[] = {
     {"sweeps", nullptr, true,
      "Also sweep window sizes and budgets (BENCHMARKS.md's pictures).",
      [](absl::string_view, Config& c) {
-       c.sweeps = true;
+       c.bench.sweeps = true;
        return absl::OkStatus();
      }},
     {"verbose", nullptr, true,
      "Print every benchmark's rows, not only the targets.",
      [](absl::string_view, Config& c) {
-       c.verbose = true;
+       c.bench.verbose = true;
        return absl::OkStatus();
      }},
     {"rows", "FILE", true,
      "Write every benchmark's rows to FILE (default: a new file in /tmp).",
      [](absl::string_view v, Config& c) {
-       c.rows_path = std::string(v);
+       if (v.empty()) return Invalid("rows", "takes a FILE");
+       c.bench.rows_path = std::string(v);
        return absl::OkStatus();
      }},
     {"json", "FILE", true, "Write every figure to FILE as JSON.",
      [](absl::string_view v, Config& c) {
-       c.json_path = std::string(v);
+       if (v.empty()) return Invalid("json", "takes a FILE");
+       c.bench.json_path = std::string(v);
        return absl::OkStatus();
      }},
     {"list", nullptr, true, "List the benchmarks' names; measure nothing.",
      [](absl::string_view, Config& c) {
-       c.list = true;
+       c.bench.list = true;
        return absl::OkStatus();
      }},
 };
@@ -267,12 +277,29 @@ std::string Usage() {
 
 absl::StatusOr<Config> ParseCommandLine(int argc, char** argv) {
   Config config;
-  std::vector<const Flag*> bench_flags;
+  for (int i = 1; i < argc; ++i) {  // --help wins over any error
+    const absl::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (arg == "--help" || arg == "-h") {
+      config.help = true;
+      return config;
+    }
+  }
+  // The first bench flag given, and the first error of one: reported only
+  // once the command is known to be bench ("applies to bench only" first).
+  const Flag* bench_flag = nullptr;
+  absl::Status bench_error;
+  bool repetitions_given = false;
+  bool min_time_given = false;
+  bool flags_done = false;
   for (int i = 1; i < argc; ++i) {
     absl::string_view arg = argv[i];
-    if (arg == "-h") arg = "--help";
-    if (!absl::ConsumePrefix(&arg, "--")) {
-      if (absl::StartsWith(arg, "-") && arg != "-") {
+    if (!flags_done && arg == "--") {
+      flags_done = true;
+      continue;
+    }
+    if (flags_done || !absl::ConsumePrefix(&arg, "--")) {
+      if (!flags_done && absl::StartsWith(arg, "-") && arg != "-") {
         return absl::InvalidArgumentError(
             absl::StrCat("unknown option: ", argv[i]));
       }
@@ -297,16 +324,22 @@ absl::StatusOr<Config> ParseCommandLine(int argc, char** argv) {
       }
     } else if (eq != absl::string_view::npos) {
       value = arg.substr(eq + 1);
-    } else if (i + 1 < argc) {
+    } else if (i + 1 < argc && !absl::StartsWith(argv[i + 1], "--")) {
       value = argv[++i];
     } else {
       return Invalid(name, absl::StrCat("takes a value (", flag->value, ")"));
     }
-    if (absl::Status s = flag->apply(value, config); !s.ok()) return s;
-    if (flag->bench_only) bench_flags.push_back(flag);
-    if (!flag->bench_only && name != "help") config.manager_given = true;
+    absl::Status applied = flag->apply(value, config);
+    if (flag->bench_only) {
+      if (bench_flag == nullptr) bench_flag = flag;
+      if (bench_error.ok()) bench_error = applied;
+      repetitions_given |= name == "repetitions";
+      min_time_given |= name == "min-time";
+    } else {
+      if (!applied.ok()) return applied;
+      config.manager_given = true;
+    }
   }
-  if (config.help) return config;
   if (config.command.empty()) {
     return absl::InvalidArgumentError("no command (scan, cat or bench)");
   }
@@ -315,9 +348,16 @@ absl::StatusOr<Config> ParseCommandLine(int argc, char** argv) {
     return absl::InvalidArgumentError(
         absl::StrCat("unknown command: ", config.command));
   }
-  if (config.command != "bench" && !bench_flags.empty()) {
+  if (config.command != "bench" && bench_flag != nullptr) {
     return absl::InvalidArgumentError(
-        absl::StrCat("--", bench_flags[0]->name, " applies to bench only"));
+        absl::StrCat("--", bench_flag->name, " applies to bench only"));
+  }
+  if (!bench_error.ok()) return bench_error;
+  if (config.quick) {
+    if (!repetitions_given) config.bench.repetitions = 1;
+    if (!min_time_given) config.bench.min_time_s = 0.05;
+    config.bench.t6 = false;
+    config.bench.t9 = false;
   }
   return config;
 }

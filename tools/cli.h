@@ -15,7 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "tools/bench/page_cache.h"
+#include "tools/bench/suite.h"
 #include "tools/common/manager_choice.h"
 
 namespace smmap {
@@ -30,27 +30,20 @@ struct Config {
   ManagerChoice manager;
   bool manager_given = false;  // a manager flag was given
 
-  // bench
+  // bench: the suite's settings (the file is set by the command), the size
+  // of the file it makes when none is given, and whether --quick lowered the
+  // suite's defaults (applied once the whole command line is read, so that
+  // an explicit --repetitions or --min-time wins wherever it stands).
+  bench::SuiteConfig bench;
   uint64_t bench_size = 256 << 20;
-  std::vector<bench::CacheState> states = {bench::CacheState::kLargeFolio,
-                                           bench::CacheState::kSmallFolio};
   bool quick = false;
-  std::optional<int> repetitions;
-  std::optional<double> min_time_s;
-  std::string filter;
-  bool t6 = true;
-  bool t9 = true;
-  bool t10 = true;
-  bool sweeps = false;
-  bool verbose = false;
-  std::string rows_path;
-  std::string json_path;
-  bool list = false;
 };
 
 // InvalidArgument, with a message for the user, for an unknown command or
-// flag, a malformed value, a bench flag given to another command, or a
-// missing command. Flags take their value as --flag=VALUE or --flag VALUE.
+// flag, a malformed or empty value, a bench flag given to another command,
+// or a missing command; --help anywhere wins. Flags take their value as
+// --flag=VALUE or --flag VALUE (VALUE not starting with "--"); "--" ends
+// the flags.
 absl::StatusOr<Config> ParseCommandLine(int argc, char** argv);
 
 // The --help text.

@@ -8,9 +8,11 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
 #include "smmap/smmap.h"
@@ -23,25 +25,31 @@ namespace {
 using tools::XorScan;
 
 // Raw reads of 4 KiB through mappings of the kChurnWindow-long window (on
-// the window/2 grid, as the manager's) that holds each offset, kept in a
-// FIFO ring of `capacity` mappings (0: each mapping is unmapped at once).
-class RawRing {
+// the window/2 grid, as the manager's) that holds each offset: a cache of
+// at most `capacity` mappings with first-in first-out eviction and no
+// other bookkeeping than a hash map from window to mapping (capacity 0:
+// every read maps its window and unmaps it at once).
+class RawCache {
  public:
-  RawRing(const BenchFile& file, size_t capacity)
-      : file_(file), fd_(file.OpenOrDie()), ring_(capacity) {}
-  ~RawRing() {
-    for (const Mapping& m : ring_) {
-      if (m.addr != nullptr) ::munmap(m.addr, m.length);
-    }
+  RawCache(const BenchFile& file, size_t capacity)
+      : file_(file), fd_(file.OpenOrDie()), capacity_(capacity) {}
+  ~RawCache() {
+    for (const Mapping& m : fifo_) ::munmap(m.addr, m.length);
     ::close(fd_);
   }
-  RawRing(const RawRing&) = delete;
-  RawRing& operator=(const RawRing&) = delete;
+  RawCache(const RawCache&) = delete;
+  RawCache& operator=(const RawCache&) = delete;
 
   // False if mmap fails.
   bool Read(uint64_t ofs) {
     const uint64_t stride = kChurnWindow / 2;
     const uint64_t begin = ofs / stride * stride;
+    auto it = index_.find(begin);
+    if (it != index_.end()) {
+      benchmark::DoNotOptimize(XorScan(
+          static_cast<const uint8_t*>(it->second) + (ofs - begin), 4 * kKiB));
+      return true;
+    }
     const size_t n =
         static_cast<size_t>(std::min(kChurnWindow, file_.size - begin));
     void* p = ::mmap(nullptr, n, PROT_READ, MAP_SHARED, fd_,
@@ -49,23 +57,36 @@ class RawRing {
     if (p == MAP_FAILED) return false;
     benchmark::DoNotOptimize(
         XorScan(static_cast<const uint8_t*>(p) + (ofs - begin), 4 * kKiB));
-    if (ring_.empty()) return ::munmap(p, n) == 0;
-    Mapping& slot = ring_[next_++ % ring_.size()];
-    if (slot.addr != nullptr) ::munmap(slot.addr, slot.length);
-    slot = {p, n};
+    if (capacity_ == 0) return ::munmap(p, n) == 0;
+    if (fifo_.size() == capacity_) {
+      const Mapping& oldest = fifo_.front();
+      ::munmap(oldest.addr, oldest.length);
+      index_.erase(oldest.begin);
+      fifo_.pop_front();
+    }
+    fifo_.push_back({begin, p, n});
+    index_.emplace(begin, p);
     return true;
   }
 
  private:
   struct Mapping {
-    void* addr = nullptr;
-    size_t length = 0;
+    uint64_t begin;
+    void* addr;
+    size_t length;
   };
   const BenchFile& file_;
   const int fd_;
-  std::vector<Mapping> ring_;
-  size_t next_ = 0;
+  const size_t capacity_;
+  std::deque<Mapping> fifo_;
+  absl::flat_hash_map<uint64_t, void*> index_;
 };
+
+// As many windows as `budget` holds, within vm.max_map_count (65530 by
+// default) with room to spare.
+size_t RingCapacity(uint64_t budget) {
+  return static_cast<size_t>(std::min<uint64_t>(budget / kChurnWindow, 60000));
+}
 
 ManagerOptions ChurnOptions(uint64_t budget) {
   ManagerOptions options;
@@ -121,8 +142,8 @@ void ChurnPaired(benchmark::State& state, const BenchFile& file) {
   auto immutable = TilingMemmapManager::Create(immutable_options);
   if (!soft.ok()) return Fail(state, soft.status());
   if (!immutable.ok()) return Fail(state, immutable.status());
-  RawRing raw(file, 0);
-  RawRing ring(file, kChurnBudget / kChurnWindow);
+  RawCache raw(file, 0);
+  RawCache ring(file, kChurnBudget / kChurnWindow);
   auto read = [&](int kind, uint64_t ofs) {
     switch (kind) {
       case 0:
@@ -195,7 +216,7 @@ void RegisterChurnCurve(Registrar& registrar, const BenchFile& file,
                         const std::vector<uint64_t>& divisors) {
   const BenchFile* f = &file;
   registrar.Add("sweep/churn/raw_map_unmap", [f](benchmark::State& s) {
-    RawRing raw(*f, 0);
+    RawCache raw(*f, 0);
     ChurnCurvePoint(s, *f, [&raw](uint64_t o) { return raw.Read(o); });
   });
   for (uint64_t d : divisors) {
@@ -210,7 +231,7 @@ void RegisterChurnCurve(Registrar& registrar, const BenchFile& file,
         });
     registrar.Add(absl::StrCat("sweep/churn/raw_ring/", d),
                   [f, budget](benchmark::State& s) {
-                    RawRing ring(*f, budget / kChurnWindow);
+                    RawCache ring(*f, RingCapacity(budget));
                     ChurnCurvePoint(
                         s, *f, [&ring](uint64_t o) { return ring.Read(o); });
                   });

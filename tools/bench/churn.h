@@ -23,13 +23,15 @@ inline constexpr uint64_t kChurnBudget = 1024 * kKiB;
 
 // churn/fixed_cursor/{soft,hard} (counters miss_ratio, peak_over_budget)
 // and churn/paired (counters raw_ns, raw_ring_ns, soft_ns, immutable_ns:
-// each kind's wall time per read over the same reads).
+// each kind's wall time per read over the same reads; raw_ring is the raw
+// cache of 16 mappings that the curve's raw side uses).
 void RegisterChurn(Registrar& registrar, const BenchFile& file);
 
-// The churn curve, for each budget of file.size / d, d in `divisors`:
-// sweep/churn/manager/d (a manager with kChurnWindow windows and that
-// budget) and sweep/churn/raw_ring/d (a FIFO ring of as many raw mappings
-// of those windows, no bookkeeping); and sweep/churn/raw_map_unmap (map,
+// The churn curve, for each budget of max(kChurnWindow, file.size / d), d
+// in `divisors`: sweep/churn/manager/d (a manager with kChurnWindow windows
+// and that budget) and sweep/churn/raw_ring/d (a raw cache of as many
+// mappings of those windows, at most 60000, evicted first in first out,
+// with no bookkeeping but a hash map); and sweep/churn/raw_map_unmap (map,
 // read and unmap each read's window: no cache).
 void RegisterChurnCurve(Registrar& registrar, const BenchFile& file,
                         const std::vector<uint64_t>& divisors);

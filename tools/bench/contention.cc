@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
 #include "smmap/smmap.h"
+#include "tools/bench/bench_file.h"
 #include "tools/bench/results.h"
 
 namespace smmap {
@@ -54,11 +55,6 @@ std::vector<double> RunPhase(const std::vector<Worker>& workers,
   std::vector<double> rates;
   for (uint64_t n : counts) rates.push_back(static_cast<double>(n) / elapsed);
   return rates;
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
 }
 
 [[noreturn]] void Die(const std::string& what) {
@@ -142,8 +138,10 @@ class Alias {
 
 }  // namespace
 
-void MeasureContention(const std::string& path, uint64_t size,
-                       double phase_seconds, int trials, Figures& figures) {
+void MeasureContention(const BenchFile& file, double phase_seconds, int trials,
+                       Figures& figures) {
+  const std::string& path = file.path;
+  const uint64_t size = file.size;
   const Alias b(path, 1);
   const Alias c(path, 2);
   std::vector<double> alone, beside_manager, beside_raw, m1, m2, r1, r2;

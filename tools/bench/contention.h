@@ -20,20 +20,21 @@
 #include <cstdint>
 #include <string>
 
+#include "tools/bench/bench_file.h"
 #include "tools/bench/results.h"
 
 namespace smmap {
 namespace bench {
 
-// Measures on the file at `path` (at least 16 MiB), which it also reads
+// Measures on `file`, which it also reads
 // under two more names (symbolic links made next to it, removed after), and
 // sets the figures t10.hits_{alone,beside_manager,beside_raw}_per_s
 // (cursors per second made and released on a cached region by one thread),
 // t11.{manager,raw}_misses_{1,2}_per_s (misses per second, one and two
 // threads, through one manager on two files and raw) and
 // t11.{manager,raw}_scaling (2 threads / 1).
-void MeasureContention(const std::string& path, uint64_t size,
-                       double phase_seconds, int trials, Figures& figures);
+void MeasureContention(const BenchFile& file, double phase_seconds, int trials,
+                       Figures& figures);
 
 }  // namespace bench
 }  // namespace smmap

@@ -88,8 +88,10 @@ absl::Status WriteJson(const RunReport& report, const std::string& path) {
       ",\n  \"file\": ", Quote(report.file),
       ",\n  \"file_size\": ", report.file_size, ",\n  \"date\": ", Quote(Now()),
       ",\n  \"settings\": {\"repetitions\": ", report.repetitions,
-      ", \"min_time_s\": ", Number(report.min_time_s), "},\n  \"states\": [\n",
-      absl::StrJoin(states, ",\n"), "\n  ]\n}\n");
+      ", \"min_time_s\": ", Number(report.min_time_s),
+      ", \"filter\": ", Quote(report.filter),
+      ", \"sweeps\": ", report.sweeps ? "true" : "false",
+      "},\n  \"states\": [\n", absl::StrJoin(states, ",\n"), "\n  ]\n}\n");
   std::ofstream out(path, std::ios::trunc);
   out << text;
   out.close();

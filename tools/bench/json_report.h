@@ -2,15 +2,19 @@
 // runs across commits:
 //
 //   {"machine": "...", "file": "...", "file_size": N, "date": "...",
-//    "settings": {"repetitions": N, "min_time_s": X},
+//    "settings": {"repetitions": N, "min_time_s": X, "filter": "...",
+//                 "sweeps": false},
 //    "states": [{"state": "large-folio", "resident": 1.0,
 //                "figures": {"scan/read/131072.ns": 1.2e8, ...},
 //                "targets": [{"id": "T1", "measure": "...", "value": 0.92,
 //                             "threshold": 0.9, "higher_is_better": true,
-//                             "unit": "x", "verdict": "ok"}, ...]}, ...]}
+//                             "unit": "x", "verdict": "ok",
+//                             "from": "12.3 GB/s / 13.3 GB/s"}, ...]},
+//               ...]}
 //
 // A figure the run did not measure is left out; a target without a value
-// has "value": null.
+// has "value": null. Bytes of 0x80 and above pass through: a path that is
+// not UTF-8 makes JSON that strict readers refuse.
 //
 // Thread-compatible.
 
@@ -41,6 +45,8 @@ struct RunReport {
   uint64_t file_size = 0;
   int repetitions = 0;
   double min_time_s = 0;
+  std::string filter;
+  bool sweeps = false;
   std::vector<StateReport> states;
 };
 

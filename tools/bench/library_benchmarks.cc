@@ -81,6 +81,7 @@ void FixedCursorCached(benchmark::State& state, const BenchFile& file,
     auto c = (*mman)->MakeCursor(file.path, offsets[k++ & 4095], 16);
     benchmark::DoNotOptimize(c->buffer().data());
   }
+  state.counters["regions"] = static_cast<double>(regions);
   if ((*mman)->num_open_regions() != regions) {
     state.SkipWithError(absl::StrCat("expected ", regions, " regions, found ",
                                      (*mman)->num_open_regions())

@@ -44,9 +44,11 @@ class SharedManager {
 // and vm.max_map_count (65530 by default) allow, up to 60000.
 uint64_t MostCachedRegions(const BenchFile& file);
 
-// scan/sliding/{default,4M,32M}[+populate], scan/sliding_copy,
+// scan/sliding/{default,4M,32M,default+populate,32M+populate},
+// scan/sliding_copy,
 // scan/sliding_user (with `user`'s options, if given),
-// cursor/fixed_cached/{100,10000,most}, random4k/{fixed,sliding}_cursor and
+// cursor/fixed_cached/{100,10000,most} (counter: regions),
+// random4k/{fixed,sliding}_cursor and
 // threads/random4k_{fixed,sliding}.
 void RegisterLibraryBenchmarks(Registrar& registrar, const BenchFile& file,
                                SharedManager& shared,

@@ -22,7 +22,10 @@ void ScanRawMmapWhole(benchmark::State& state, const BenchFile& file) {
   const int fd = file.OpenOrDie();
   for (auto _ : state) {
     void* p = ::mmap(nullptr, file.size, PROT_READ, MAP_SHARED, fd, 0);
-    if (p == MAP_FAILED) return state.SkipWithError("mmap failed");
+    if (p == MAP_FAILED) {
+      ::close(fd);
+      return state.SkipWithError("mmap failed");
+    }
     benchmark::DoNotOptimize(
         XorScan(static_cast<const uint8_t*>(p), file.size));
     ::munmap(p, file.size);
@@ -41,7 +44,10 @@ void ScanRawWindows(benchmark::State& state, const BenchFile& file,
       const size_t n = static_cast<size_t>(std::min(window, file.size - ofs));
       void* p = ::mmap(nullptr, n, PROT_READ, MAP_SHARED, fd,
                        static_cast<off_t>(ofs));
-      if (p == MAP_FAILED) return state.SkipWithError("mmap failed");
+      if (p == MAP_FAILED) {
+        ::close(fd);
+        return state.SkipWithError("mmap failed");
+      }
       x ^= XorScan(static_cast<const uint8_t*>(p), n, ofs);
       ::munmap(p, n);
     }
@@ -98,6 +104,7 @@ void Random4kPread(benchmark::State& state, const BenchFile& file) {
   for (auto _ : state) {
     if (::pread(fd, buffer, sizeof(buffer),
                 static_cast<off_t>(file.RandomOffset(k++))) < 0) {
+      ::close(fd);
       return state.SkipWithError("pread failed");
     }
     benchmark::DoNotOptimize(XorScan(buffer, sizeof(buffer)));

@@ -37,7 +37,8 @@ class SharedMapping {
   const uint8_t* base_ ABSL_GUARDED_BY(mu_) = nullptr;
 };
 
-// scan/raw_mmap_whole, scan/raw_windows/{1,2,16}M, scan/read/128K,
+// scan/raw_mmap_whole, scan/raw_windows/{1048576,2097152,16777216},
+// scan/read/131072,
 // random4k/raw_mmap, random4k/pread and threads/random4k_raw_mmap.
 void RegisterRawBaselines(Registrar& registrar, const BenchFile& file,
                           SharedMapping& shared);

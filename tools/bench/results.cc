@@ -1,5 +1,6 @@
 #include "tools/bench/results.h"
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <ostream>
@@ -33,6 +34,12 @@ std::string FigureName(const std::string& run_name) {
 
 }  // namespace
 
+double Median(std::vector<double> values) {
+  if (values.empty()) return NAN;
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
 double Figures::Get(const std::string& name) const {
   auto it = values_.find(name);
   return it == values_.end() ? NAN : it->second;
@@ -56,7 +63,11 @@ void Collector::ReportRuns(const std::vector<Run>& runs) {
   for (const Run& run : runs) {
     const std::string name = FigureName(run.run_name.str());
     if (run.error_occurred) {
-      failures_.push_back(name + ": " + run.error_message);
+      const std::string failure = name + ": " + run.error_message;
+      if (std::find(failures_.begin(), failures_.end(), failure) ==
+          failures_.end()) {
+        failures_.push_back(failure);
+      }
       continue;
     }
     // The median of repetitions, or a run that was not repeated.

@@ -22,6 +22,9 @@
 namespace smmap {
 namespace bench {
 
+// The median of `values` (the upper one of an even count); NaN if empty.
+double Median(std::vector<double> values);
+
 class Figures {
  public:
   void Set(const std::string& name, double value) { values_[name] = value; }
@@ -36,7 +39,8 @@ class Figures {
 
 // Collects every run's figures into `figures`, and passes the runs on to
 // Google Benchmark's console reporter writing to `rows` (may be null: no
-// rows). Failed runs give no figures and are named in failures().
+// rows). Failed runs give no figures and are named, once each, in
+// failures().
 class Collector : public benchmark::BenchmarkReporter {
  public:
   Collector(Figures& figures, std::ostream* rows);

@@ -1,8 +1,11 @@
 #include "tools/bench/suite.h"
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <iostream>
@@ -11,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
@@ -43,11 +47,12 @@ const std::vector<uint64_t> kSweepWindows = {64 * kKiB,  256 * kKiB, 1 * kMiB,
                                              256 * kMiB, 1024 * kMiB};
 const std::vector<uint64_t> kChurnDivisors = {4096, 1024, 256, 64, 16, 4, 2, 1};
 
-// Registers every benchmark of `config`; returns their names.
-std::vector<std::string> RegisterAll(const SuiteConfig& config,
-                                     const BenchFile& file,
-                                     SharedMapping& mapping,
-                                     SharedManager& manager) {
+}  // namespace
+
+std::vector<std::string> RegisterSuite(const SuiteConfig& config,
+                                       const BenchFile& file,
+                                       SharedMapping& mapping,
+                                       SharedManager& manager) {
   Registrar registrar(config.repetitions, config.min_time_s, config.filter);
   RegisterRawBaselines(registrar, file, mapping);
   RegisterLibraryBenchmarks(registrar, file, manager, config.user);
@@ -60,19 +65,25 @@ std::vector<std::string> RegisterAll(const SuiteConfig& config,
   return registrar.names();
 }
 
+namespace {
+
 // Where the rows go: stdout (verbose), the configured file, or a new file
-// under /tmp. Sets `path` to the file's name ("" for stdout).
+// in $TMPDIR (default /tmp). Sets `path` to the file's name ("" for
+// stdout).
 absl::Status OpenRows(const SuiteConfig& config, std::ofstream& file,
                       std::string& path) {
   if (config.verbose) return absl::OkStatus();
   path = config.rows_path;
   if (path.empty()) {
-    char stamp[32];
-    const std::time_t t = std::time(nullptr);
-    struct tm local;
-    ::localtime_r(&t, &local);
-    std::strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &local);
-    path = absl::StrCat("/tmp/smmap-bench-", stamp, ".txt");
+    const char* tmpdir = std::getenv("TMPDIR");
+    std::string name =
+        absl::StrCat(tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp",
+                     "/smmap-bench-rows-XXXXXX.txt");
+    const int fd = ::mkstemps(name.data(), 4);
+    if (fd < 0)
+      return absl::ErrnoToStatus(errno, absl::StrCat("mkstemps ", name));
+    ::close(fd);
+    path = name;
   }
   file.open(path, std::ios::trunc);
   if (!file) return absl::ErrnoToStatus(errno, absl::StrCat("open ", path));
@@ -100,6 +111,7 @@ absl::Status MeasureState(const SuiteConfig& config, const BenchFile& file,
   figures.Set("churn.window_bytes", static_cast<double>(kChurnWindow));
   Collector collector(figures, rows);
   if (!names.empty()) benchmark::RunSpecifiedBenchmarks(&collector);
+  if (rows != nullptr) rows->flush();
   // Nothing of the file may stay mapped across states.
   mapping.Reset();
   manager.Reset();
@@ -113,8 +125,7 @@ absl::Status MeasureState(const SuiteConfig& config, const BenchFile& file,
       MeasureThreadsAgainstProcesses(file, /*passes=*/3, /*trials=*/5, figures);
     }
     if (config.t10) {
-      MeasureContention(file.path, file.size, /*phase_seconds=*/1.0,
-                        /*trials=*/3, figures);
+      MeasureContention(file, /*phase_seconds=*/1.0, /*trials=*/3, figures);
     }
     if (config.t9) {
       if (absl::Status s = MeasurePython(file, figures); !s.ok()) {
@@ -135,11 +146,22 @@ int RunSuite(const SuiteConfig& config) {
   if (!file.ok()) return Error(file.status());
   SharedMapping mapping(*file);
   SharedManager manager(*file);
+  // The registered benchmarks point at this frame's file, mapping and
+  // manager: none may outlive it.
+  benchmark::ClearRegisteredBenchmarks();
+  absl::Cleanup clear = [] { benchmark::ClearRegisteredBenchmarks(); };
   const std::vector<std::string> names =
-      RegisterAll(config, *file, mapping, manager);
+      RegisterSuite(config, *file, mapping, manager);
   if (config.list) {  // multi-threaded ones run as NAME/threads:N
     for (const std::string& name : names) std::printf("%s\n", name.c_str());
     return 0;
+  }
+  if (!config.json_path.empty()) {  // fail now, not after the measurements
+    std::ofstream probe(config.json_path, std::ios::app);
+    if (!probe) {
+      return Error(
+          absl::ErrnoToStatus(errno, absl::StrCat("open ", config.json_path)));
+    }
   }
   std::ofstream rows_file;
   std::string rows_path;
@@ -153,6 +175,8 @@ int RunSuite(const SuiteConfig& config) {
   report.file_size = file->size;
   report.repetitions = config.repetitions;
   report.min_time_s = config.min_time_s;
+  report.filter = config.filter;
+  report.sweeps = config.sweeps;
   std::printf("smmap bench: %s (%s)\nMachine: %s\n", file->path.c_str(),
               tools::FormatSize(file->size).c_str(), report.machine.c_str());
   if (!rows_path.empty()) {
@@ -164,7 +188,6 @@ int RunSuite(const SuiteConfig& config) {
         MeasureState(config, *file, names, state, rows, mapping, manager, r);
     if (!s.ok()) return Error(s);
   }
-  benchmark::ClearRegisteredBenchmarks();
   if (!config.json_path.empty()) {
     if (absl::Status s = WriteJson(report, config.json_path); !s.ok()) {
       return Error(s);

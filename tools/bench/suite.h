@@ -15,7 +15,10 @@
 #include <string>
 #include <vector>
 
+#include "tools/bench/bench_file.h"
+#include "tools/bench/library_benchmarks.h"
 #include "tools/bench/page_cache.h"
+#include "tools/bench/raw_baselines.h"
 #include "tools/common/manager_choice.h"
 
 namespace smmap {
@@ -48,6 +51,15 @@ struct SuiteConfig {
 // Runs the suite; returns a process exit code (0, or 1 on errors, which it
 // prints).
 int RunSuite(const SuiteConfig& config);
+
+// Registers the benchmarks of `config` on `file` with Google Benchmark
+// (RunSuite's first step; for tests) and returns their names. They point at
+// `file`, `mapping` and `manager`: call benchmark::ClearRegisteredBenchmarks()
+// before those go.
+std::vector<std::string> RegisterSuite(const SuiteConfig& config,
+                                       const BenchFile& file,
+                                       SharedMapping& mapping,
+                                       SharedManager& manager);
 
 }  // namespace bench
 }  // namespace smmap

@@ -1,6 +1,7 @@
 // The targets of docs/performance.md as data: each row is a ratio or a
 // difference of two named figures (results.h), or one figure, with its
-// threshold. The same rows, ids and thresholds as BENCHMARKS.md's table.
+// threshold; a row without one (its id in brackets) is for information.
+// BENCHMARKS.md's tables show these rows, ids and thresholds.
 //
 // Thread-safe (constant data, pure functions).
 
@@ -22,7 +23,7 @@ struct Target {
   enum class Op { kRatio, kDifference, kValue };  // a / b, a - b, a
   enum class States { kBoth, kLargeFolio, kSmallFolio };
 
-  const char* id;  // "T1"; a bracketed id ("(T7)") is for information
+  const char* id;  // "T1"; "(T7)" for an information row (threshold NaN)
   const char* measure;
   Op op;
   const char* a;  // figure names
@@ -43,7 +44,8 @@ struct Evaluated {
   const char* verdict;  // "ok", "MISSED", "n/a" or "info"
 };
 
-// The rows of `state`, evaluated on `figures`.
+// The rows of `state`, evaluated on `figures`; information rows without a
+// value are left out.
 std::vector<Evaluated> EvaluateTargets(const Figures& figures,
                                        CacheState state);
 

@@ -43,11 +43,6 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
       .count();
 }
 
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
 void Measure(const BenchFile& file, const ManagerOptions& options, int passes,
              int trials, const std::string& name, Figures& figures) {
   std::vector<double> threads_s, processes_s;
