@@ -129,10 +129,10 @@ TEST_F(RegionCacheTest, SoftBudgetEvictsLeastRecentlyUsedThenOverruns) {
   cache_.Unpin(a, false, &releases_, Record());
   cache_.Unpin(b, false, &releases_, Record());
   Region* c = Map(2);  // the budget is 3 pages: all fit
-  ASSERT_OK(cache_.MakeRoom(kPage, "f", &releases_, Record()));
+  ASSERT_OK(cache_.MakeRoom(kPage, file_, &releases_, Record()));
   EXPECT_EQ(cache_.num_regions(), 2u);  // a went, b (newer) stayed
   EXPECT_EQ(cache_.Find(file_, 0, kPage), nullptr);
-  ASSERT_OK(cache_.MakeRoom(3 * kPage, "f", &releases_, Record()));
+  ASSERT_OK(cache_.MakeRoom(3 * kPage, file_, &releases_, Record()));
   EXPECT_EQ(cache_.num_regions(), 1u);  // b too; c is used
   ManagerStats stats;
   cache_.FillStats(&stats);
@@ -161,9 +161,9 @@ class HardRegionCacheTest : public RegionCacheTest {
 TEST_F(HardRegionCacheTest, ReservationsCountAndFailuresSayWhy) {
   Region* a = Map(0);
   cache_.Reserve(kPage);  // another thread is mapping a page
-  ASSERT_OK(cache_.MakeRoom(kPage, "f", &releases_, Record()));
+  ASSERT_OK(cache_.MakeRoom(kPage, file_, &releases_, Record()));
   EXPECT_THAT(
-      cache_.MakeRoom(2 * kPage, "f", &releases_, Record()),
+      cache_.MakeRoom(2 * kPage, file_, &releases_, Record()),
       StatusIs(
           absl::StatusCode::kResourceExhausted,
           HasSubstr("Mapping " + std::to_string(2 * kPage) +
@@ -173,8 +173,8 @@ TEST_F(HardRegionCacheTest, ReservationsCountAndFailuresSayWhy) {
                     "cursors, and " +
                     std::to_string(kPage) + " bytes are being mapped")));
   cache_.Unreserve(kPage);
-  ASSERT_OK(cache_.MakeRoom(2 * kPage, "f", &releases_, Record()));
-  EXPECT_THAT(cache_.MakeRoom(4 * kPage, "f", &releases_, Record()),
+  ASSERT_OK(cache_.MakeRoom(2 * kPage, file_, &releases_, Record()));
+  EXPECT_THAT(cache_.MakeRoom(4 * kPage, file_, &releases_, Record()),
               StatusIs(absl::StatusCode::kResourceExhausted,
                        HasSubstr("exceeds max_memory_size")));
   cache_.Unpin(a, false, &releases_, Record());

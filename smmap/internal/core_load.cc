@@ -308,8 +308,8 @@ absl::StatusOr<Region*> Core::MapRegionLocked(FileEntry* file, uint64_t index,
   const size_t length = static_cast<size_t>(end - begin);
   const uint64_t charged = Mapping::Rounded(length);  // whole pages
   for (;;) {
-    absl::Status room = regions_.MakeRoom(
-        charged, file->Name(), &deferred->releases, Dropped{this, deferred});
+    absl::Status room = regions_.MakeRoom(charged, *file, &deferred->releases,
+                                          Dropped{this, deferred});
     if (room.ok()) break;
     // Other threads' unmaps, about to run, are all that is in the way of a
     // hard budget: wait for them rather than fail.

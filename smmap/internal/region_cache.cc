@@ -29,11 +29,11 @@ void RegionCache::Unpin(Region* region, bool closed, Releases* releases,
   }
 }
 
-absl::Status RegionCache::MakeRoom(uint64_t bytes, absl::string_view name,
+absl::Status RegionCache::MakeRoom(uint64_t bytes, const FileEntry& file,
                                    Releases* releases, OnDrop on_drop) {
   if (hard_ && bytes > budget_) {
     return absl::ResourceExhaustedError(
-        absl::StrCat("Mapping ", bytes, " bytes of ", name,
+        absl::StrCat("Mapping ", bytes, " bytes of ", file.Name(),
                      " exceeds max_memory_size(", budget_, ")"));
   }
   // Reservations of mappings in flight, and other threads' unmaps not done
@@ -47,8 +47,9 @@ absl::Status RegionCache::MakeRoom(uint64_t bytes, absl::string_view name,
   if (mapped_bytes_ + needed <= budget_) return absl::OkStatus();
   if (hard_) {
     return absl::ResourceExhaustedError(absl::StrCat(
-        "Mapping ", bytes, " bytes of ", name, " would exceed max_memory_size(",
-        budget_, "): ", mapped_bytes_, " bytes are mapped in ", num_regions_,
+        "Mapping ", bytes, " bytes of ", file.Name(),
+        " would exceed max_memory_size(", budget_, "): ", mapped_bytes_,
+        " bytes are mapped in ", num_regions_,
         " regions, all in use by cursors",
         reserved_bytes_ + others_unmapping > 0
             ? absl::StrCat(", and ", reserved_bytes_ + others_unmapping,

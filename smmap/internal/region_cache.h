@@ -20,7 +20,6 @@
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
-#include "absl/strings/string_view.h"
 #include "smmap/internal/file_table.h"
 #include "smmap/internal/handles.h"
 #include "smmap/internal/intrusive_list.h"
@@ -80,8 +79,8 @@ class RegionCache final {
   // (which its caller unmaps before mapping),
   // evicting unused regions, least recently used first. In hard mode
   // ResourceExhausted if they do not fit; in soft mode counts an overrun.
-  // `name` names the file in messages.
-  absl::Status MakeRoom(uint64_t bytes, absl::string_view name,
+  // `file` is named in messages (and only then: this runs on every miss).
+  absl::Status MakeRoom(uint64_t bytes, const FileEntry& file,
                         Releases* releases, OnDrop on_drop);
   // Whether `bytes` more would fit but for other threads' unmaps that have
   // not run yet (MakeRoom() refused them).
