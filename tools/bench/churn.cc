@@ -1,21 +1,18 @@
 #include "tools/bench/churn.h"
 
 #include <malloc.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
-#include <deque>
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
 #include "smmap/smmap.h"
+#include "tools/bench/raw_windows.h"
 #include "tools/common/scan.h"
 
 namespace smmap {
@@ -25,61 +22,17 @@ namespace {
 using tools::XorScan;
 
 // Raw reads of 4 KiB through mappings of the kChurnWindow-long window (on
-// the window/2 grid, as the manager's) that holds each offset: a cache of
-// at most `capacity` mappings with first-in first-out eviction and no
-// other bookkeeping than a hash map from window to mapping (capacity 0:
-// every read maps its window and unmaps it at once).
+// the window/2 grid, as the manager's) that holds each offset, cached as
+// `capacity` mappings at most.
 class RawCache {
  public:
   RawCache(const BenchFile& file, size_t capacity)
-      : file_(file), fd_(file.OpenOrDie()), capacity_(capacity) {}
-  ~RawCache() {
-    for (const Mapping& m : fifo_) ::munmap(m.addr, m.length);
-    ::close(fd_);
-  }
-  RawCache(const RawCache&) = delete;
-  RawCache& operator=(const RawCache&) = delete;
-
-  // False if mmap fails.
-  bool Read(uint64_t ofs) {
-    const uint64_t stride = kChurnWindow / 2;
-    const uint64_t begin = ofs / stride * stride;
-    auto it = index_.find(begin);
-    if (it != index_.end()) {
-      benchmark::DoNotOptimize(XorScan(
-          static_cast<const uint8_t*>(it->second) + (ofs - begin), 4 * kKiB));
-      return true;
-    }
-    const size_t n =
-        static_cast<size_t>(std::min(kChurnWindow, file_.size - begin));
-    void* p = ::mmap(nullptr, n, PROT_READ, MAP_SHARED, fd_,
-                     static_cast<off_t>(begin));
-    if (p == MAP_FAILED) return false;
-    benchmark::DoNotOptimize(
-        XorScan(static_cast<const uint8_t*>(p) + (ofs - begin), 4 * kKiB));
-    if (capacity_ == 0) return ::munmap(p, n) == 0;
-    if (fifo_.size() == capacity_) {
-      const Mapping& oldest = fifo_.front();
-      ::munmap(oldest.addr, oldest.length);
-      index_.erase(oldest.begin);
-      fifo_.pop_front();
-    }
-    fifo_.push_back({begin, p, n});
-    index_.emplace(begin, p);
-    return true;
-  }
+      : windows_(file.path, file.size, kChurnWindow, kChurnWindow / 2,
+                 capacity) {}
+  bool Read(uint64_t ofs) { return windows_.Read(ofs, 4 * kKiB); }
 
  private:
-  struct Mapping {
-    uint64_t begin;
-    void* addr;
-    size_t length;
-  };
-  const BenchFile& file_;
-  const int fd_;
-  const size_t capacity_;
-  std::deque<Mapping> fifo_;
-  absl::flat_hash_map<uint64_t, void*> index_;
+  RawWindows windows_;
 };
 
 // As many windows as `budget` holds, within vm.max_map_count (65530 by

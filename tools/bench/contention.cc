@@ -1,7 +1,5 @@
 #include "tools/bench/contention.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,14 +19,17 @@
 #include "benchmark/benchmark.h"
 #include "smmap/smmap.h"
 #include "tools/bench/bench_file.h"
+#include "tools/bench/churn.h"
+#include "tools/bench/raw_windows.h"
 #include "tools/bench/results.h"
 
 namespace smmap {
 namespace bench {
 namespace {
 
-// Misses map windows of this size under a budget of a few of them.
-constexpr uint64_t kWindow = 64 << 10;
+// Misses map windows of this size (the churn benchmarks') under a budget of
+// a few of them.
+constexpr uint64_t kWindow = kChurnWindow;
 constexpr uint64_t kBudgetWindows = 4;
 
 // One thread's loop: runs until `stop`, counting what it did in `count`.
@@ -104,19 +105,13 @@ Worker Misses(MemmapManager& mman, const std::string& path, uint64_t size,
 // The same churn with no manager: mmap a window, read a byte, munmap.
 Worker RawMisses(const std::string& path, uint64_t size, uint64_t seed) {
   return [path, size, seed](const std::atomic<bool>& stop, uint64_t& count) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) Die("open " + path);
+    RawWindows raw(path, size, kWindow, kWindow, /*capacity=*/0);
     std::mt19937_64 rng(seed);
     const uint64_t windows = size / kWindow - 1;
     while (!stop.load(std::memory_order_relaxed)) {
-      const off_t ofs = static_cast<off_t>((rng() % windows) * kWindow);
-      void* p = ::mmap(nullptr, kWindow, PROT_READ, MAP_SHARED, fd, ofs);
-      if (p == MAP_FAILED) Die("mmap " + path);
-      benchmark::DoNotOptimize(*static_cast<volatile uint8_t*>(p));
-      ::munmap(p, kWindow);
+      if (!raw.Read((rng() % windows) * kWindow, 1)) Die("mmap " + path);
       ++count;
     }
-    ::close(fd);
   };
 }
 
