@@ -134,6 +134,8 @@ check "scan --window 8K: $(grep manager: "$tmp/out")" \
   grep -q "window 8 KiB, budget 16 KiB" "$tmp/out"
 expect_exit 2 "$smmap" scan --json=x.json "$tmp/data"
 check "bench flag on scan: $(cat "$tmp/err")" grep -q -- "--json applies to bench only" "$tmp/err"
+expect_exit 2 "$smmap" scan --help=x "$tmp/data"
+check "--help=VALUE: $(cat "$tmp/err")" grep -q -- "--help: takes no value" "$tmp/err"
 expect_exit 2 "$smmap" bench --json
 check "missing value: $(cat "$tmp/err")" grep -q -- "--json: takes a value (FILE)" "$tmp/err"
 expect_exit 2 "$smmap" bench --cache=huge

@@ -59,7 +59,7 @@ struct Flag {
   const char* value;  // the value's name in --help; null: takes no value
   bool bench_only;
   const char* help;
-  Apply apply;
+  Apply apply;  // null for --help only (see ParseCommandLine())
 };
 
 absl::Status Invalid(absl::string_view flag, absl::string_view message) {
@@ -145,11 +145,8 @@ const Flag kFlags[] = {
        c.manager.options.hard_limits = true;
        return absl::OkStatus();
      }},
-    {"help", nullptr, false, "Show this help.",
-     [](absl::string_view, Config& c) {
-       c.help = true;
-       return absl::OkStatus();
-     }},
+    // Looked for before the other flags (it wins over any error): no apply.
+    {"help", nullptr, false, "Show this help.", nullptr},
     {"size", "SIZE", true, "Size of the default file (default 256M, at least "
      "16M).",
      [](absl::string_view v, Config& c) {
