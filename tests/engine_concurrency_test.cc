@@ -26,6 +26,7 @@
 #include "gtest/gtest.h"
 #include "smmap/internal/os.h"
 #include "smmap/manager.h"
+#include "tests/scripted_faults.h"
 #include "tests/status_matchers.h"
 #include "tests/test_files.h"
 
@@ -36,6 +37,7 @@ using ::smmap::internal::os::FaultInjector;
 using ::smmap::internal::os::SetFaultInjector;
 using ::smmap::internal::os::Syscall;
 using ::smmap::testing::CountOpenFds;
+using ::smmap::testing::ScriptedFaults;
 using ::smmap::testing::TestFile;
 using ::testing::HasSubstr;
 
@@ -449,27 +451,16 @@ TEST_F(EngineConcurrencyTest, ARegionBeingMappedIsReservedNotCached) {
   EXPECT_EQ(mman->num_used_regions(), 1u);
 }
 
-// Fails the next `n` munmap calls.
-class FailingMunmap final : public FaultInjector {
- public:
-  explicit FailingMunmap(int n) : left_(n) { SetFaultInjector(this); }
-  ~FailingMunmap() override { SetFaultInjector(nullptr); }
-  int BeforeCall(Syscall call) override {
-    return call == Syscall::kMunmap && left_.fetch_sub(1) > 0 ? EINVAL : 0;
-  }
-
- private:
-  std::atomic<int> left_;
-};
-
 TEST_F(EngineConcurrencyTest, SlidingReleaseCountsAFailedMunmap) {
   auto mman = Tiling();
   ASSERT_OK_AND_ASSIGN(SlidingCursor s, mman->MakeSlidingCursor(x_.path()));
   ASSERT_OK(s.At(0));
   mman->Close();  // the region goes when the cursor lets go of it
   {
-    FailingMunmap faults(2);  // the call and its retry
+    ScriptedFaults faults;
+    faults.Fail(Syscall::kMunmap, EINVAL, 1, 2);  // the call and its retry
     s.ReleaseRegion();
+    EXPECT_EQ(faults.fired(), 2);
   }
   EXPECT_EQ(mman->stats().unmap_failures, 1u);
   EXPECT_EQ(mman->num_open_regions(), 0u);

@@ -16,7 +16,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,59 +26,20 @@
 #include "gtest/gtest.h"
 #include "smmap/internal/os.h"
 #include "smmap/smmap.h"
+#include "tests/scripted_faults.h"
 #include "tests/status_matchers.h"
 #include "tests/test_files.h"
 
 namespace smmap {
 namespace {
 
-using ::smmap::internal::os::FaultInjector;
-using ::smmap::internal::os::SetFaultInjector;
 using ::smmap::internal::os::Syscall;
 using ::smmap::testing::CountOpenFds;
+using ::smmap::testing::ScriptedFaults;
 using ::smmap::testing::TestFile;
 using ::testing::HasSubstr;
 
 const uint64_t kPage = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
-
-// Fails the n-th call (1-based) of a system call with a given errno; counts
-// every call. Installed for the lifetime of the object.
-class ScriptedFaults final : public FaultInjector {
- public:
-  ScriptedFaults() { SetFaultInjector(this); }
-  ~ScriptedFaults() override { SetFaultInjector(nullptr); }
-
-  // From now on, calls number `first`..`last` (counting from now) of `call`
-  // fail with `err`.
-  void Fail(Syscall call, int err, int first = 1, int last = 1) {
-    std::lock_guard<std::mutex> lock(mu_);
-    const int base = calls_[call];
-    for (int i = first; i <= last; ++i) script_[{call, base + i}] = err;
-  }
-  int calls(Syscall call) {
-    std::lock_guard<std::mutex> lock(mu_);
-    return calls_[call];
-  }
-  // How many scripted failures were injected.
-  int fired() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return fired_;
-  }
-  int BeforeCall(Syscall call) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    const int n = ++calls_[call];
-    auto it = script_.find({call, n});
-    if (it == script_.end()) return 0;
-    ++fired_;
-    return it->second;
-  }
-
- private:
-  std::mutex mu_;
-  int fired_ = 0;
-  std::map<Syscall, int> calls_;
-  std::map<std::pair<Syscall, int>, int> script_;
-};
 
 // Lines of /proc/self/maps: the process's mappings.
 size_t CountMappings() {

@@ -12,9 +12,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <utility>
@@ -26,17 +24,17 @@
 #include "gtest/gtest.h"
 #include "smmap/internal/os.h"
 #include "smmap/smmap.h"
+#include "tests/scripted_faults.h"
 #include "tests/status_matchers.h"
 #include "tests/test_files.h"
 
 namespace smmap {
 namespace {
 
-using ::smmap::internal::os::FaultInjector;
-using ::smmap::internal::os::SetFaultInjector;
 using ::smmap::internal::os::Syscall;
 using ::smmap::testing::CountOpenFds;
 using ::smmap::testing::RandomBytes;
+using ::smmap::testing::ScriptedFaults;
 using ::smmap::testing::TempPath;
 using ::smmap::testing::TestFile;
 using ::testing::ElementsAre;
@@ -47,53 +45,6 @@ const uint64_t kPage = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
 std::string Str(absl::Span<const uint8_t> bytes) {
   return std::string(bytes.begin(), bytes.end());
 }
-
-// Counts every system call; fails the n-th call (1-based, counted from the
-// Fail() call) of one kind with an errno. Installed while it lives.
-class Faults final : public FaultInjector {
- public:
-  Faults() { SetFaultInjector(this); }
-  ~Faults() override { SetFaultInjector(nullptr); }
-
-  void Fail(Syscall call, int err, int nth = 1) {
-    std::lock_guard<std::mutex> lock(mu_);
-    script_[{call, calls_[call] + nth}] = err;
-  }
-  int calls(Syscall call) {
-    std::lock_guard<std::mutex> lock(mu_);
-    return calls_[call];
-  }
-  int fired() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return fired_;
-  }
-  // The advice of every madvise() call, in order.
-  std::vector<int> advice() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return advice_;
-  }
-  int BeforeMadvise(int advice) override {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      advice_.push_back(advice);
-    }
-    return BeforeCall(Syscall::kMadvise);
-  }
-  int BeforeCall(Syscall call) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = script_.find({call, ++calls_[call]});
-    if (it == script_.end()) return 0;
-    ++fired_;
-    return it->second;
-  }
-
- private:
-  std::vector<int> advice_;
-  std::mutex mu_;
-  std::map<Syscall, int> calls_;
-  std::map<std::pair<Syscall, int>, int> script_;
-  int fired_ = 0;
-};
 
 std::unique_ptr<TilingMemmapManager> Tiling(const ManagerOptions& options) {
   auto mman = TilingMemmapManager::Create(options);
@@ -132,7 +83,7 @@ int AdviceFlag(AccessAdvice advice) {
 
 TEST(HintsTest, PopulateAdvisesEachNewRegionOnce) {
   TestFile file = TestFile::Random("populate", 8 * kPage, 1);
-  Faults faults;
+  ScriptedFaults faults;
   ManagerOptions options = Small();
   options.populate = true;
   auto mman = Tiling(options);
@@ -154,7 +105,7 @@ TEST(HintsTest, PopulateFallsBackToWillNeed) {
   // MADV_POPULATE_READ failing (EINVAL: a kernel before 5.14) is followed by
   // a second madvise call, MADV_WILLNEED; the cursor reads either way.
   TestFile file = TestFile::Random("populate", 4 * kPage, 2);
-  Faults faults;
+  ScriptedFaults faults;
   ManagerOptions options = Small();
   options.populate = true;
   auto mman = Tiling(options);
@@ -172,7 +123,7 @@ TEST(HintsTest, PopulateFallsBackToWillNeed) {
 
 TEST(HintsTest, NoHintsNoMadvise) {
   TestFile file = TestFile::Random("advice", 4 * kPage, 3);
-  Faults faults;
+  ScriptedFaults faults;
   auto mman = Tiling(Small());
   ASSERT_OK(mman->MakeCursor(file.path(), 0, 8));
   ASSERT_OK(mman->MakeCursor(file.path(), 2 * kPage, 8));
@@ -186,7 +137,7 @@ TEST_P(AdviceTest, OneMadvisePerNewRegion) {
   TestFile file = TestFile::Random("advice", 8 * kPage, 4);
   for (bool populate : {false, true}) {
     SCOPED_TRACE(populate ? "with populate" : "without populate");
-    Faults faults;
+    ScriptedFaults faults;
     ManagerOptions options = Small();
     options.advice = GetParam();
     options.populate = populate;
@@ -213,7 +164,7 @@ TEST_P(AdviceTest, OneMadvisePerNewRegion) {
 
 TEST_P(AdviceTest, FailingAdviceIsOnlyAHint) {
   TestFile file = TestFile::Random("advice", 4 * kPage, 5);
-  Faults faults;
+  ScriptedFaults faults;
   ManagerOptions options = Small();
   options.advice = GetParam();
   auto mman = Tiling(options);
@@ -345,7 +296,7 @@ TEST(ImmutableFilesTest, ReopenedPathSeesTheReplacement) {
 
 TEST(ImmutableFilesTest, SlidingCursorsReadEveryByte) {
   TestFile file = TestFile::Random("immutable", 9 * kPage + 17, 11);
-  Faults faults;
+  ScriptedFaults faults;
   ManagerOptions options = Small();
   options.immutable_files = true;
   options.max_memory_size = 4 * kPage;
@@ -370,7 +321,7 @@ TEST(ImmutableFilesTest, SlidingCursorsReadEveryByte) {
 TEST(DescriptorLimitTest, EnfileWithACachedDescriptorRetries) {
   TestFile a = TestFile::Random("enfile", 2 * kPage, 12);
   TestFile b = TestFile::Random("enfile", 2 * kPage, 13);
-  Faults faults;
+  ScriptedFaults faults;
   ManagerOptions options = Small();
   options.max_open_files = 4;
   auto mman = Tiling(options);
@@ -388,7 +339,7 @@ TEST(DescriptorLimitTest, OutOfDescriptorsWithNothingCached) {
   TestFile a = TestFile::Random("emfile", 2 * kPage, 14);
   for (int err : {EMFILE, ENFILE}) {
     SCOPED_TRACE(err);
-    Faults faults;
+    ScriptedFaults faults;
     auto mman = Tiling(Small());
     faults.Fail(Syscall::kOpen, err);
     EXPECT_THAT(mman->MakeCursor(a.path()),
@@ -408,7 +359,7 @@ TEST(DescriptorLimitTest, OutOfDescriptorsWithNothingCached) {
 
 TEST(EagainTest, MmapEagainIsRetriedAfterUnmappingWhatIsUnused) {
   TestFile file = TestFile::Random("eagain", 8 * kPage, 15);
-  Faults faults;
+  ScriptedFaults faults;
   auto mman = Tiling(Small());
   ASSERT_OK(mman->MakeCursor(file.path(), 0, 1));  // one unused region
   faults.Fail(Syscall::kMmap, EAGAIN);
@@ -425,11 +376,10 @@ TEST(EagainTest, MmapEagainIsRetriedAfterUnmappingWhatIsUnused) {
 
 TEST(EagainTest, MmapEagainTwiceIsResourceExhausted) {
   TestFile file = TestFile::Random("eagain", 8 * kPage, 16);
-  Faults faults;
+  ScriptedFaults faults;
   auto mman = Tiling(Small());
   ASSERT_OK(mman->MakeCursor(file.path(), 0, 1));
-  faults.Fail(Syscall::kMmap, EAGAIN, 1);
-  faults.Fail(Syscall::kMmap, EAGAIN, 2);
+  faults.Fail(Syscall::kMmap, EAGAIN, 1, 2);
   EXPECT_THAT(mman->MakeCursor(file.path(), 6 * kPage, 8),
               StatusIs(absl::StatusCode::kResourceExhausted,
                        HasSubstr("Resource temporarily unavailable; unused "
