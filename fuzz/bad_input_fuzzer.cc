@@ -363,6 +363,23 @@ class Harness {
     out->push_back(ok);
   }
 
+  // The sizes of the file that `mgr` may know under `name`: those it may
+  // have learnt before, and the file's size now. `*may_have_regions` (if
+  // given): whether it may have regions of the file cached.
+  std::set<uint64_t> KnownSizes(const ManagerRecord& mgr,
+                                const std::string& name,
+                                bool* may_have_regions = nullptr) const {
+    std::set<uint64_t> sizes;
+    bool regions = false;
+    if (auto it = mgr.names.find(name); it != mgr.names.end()) {
+      sizes = it->second.known;
+      regions = it->second.may_have_regions;
+    }
+    if (may_have_regions != nullptr) *may_have_regions = regions;
+    sizes.insert(size());
+    return sizes;
+  }
+
   // MakeCursor(name, ofs, n) on `mgr`: the engine's rules for when a size is
   // re-examined, applied to each size the manager may know.
   std::vector<Outcome> PredictFixed(const ManagerRecord& mgr, Target target,
@@ -373,14 +390,8 @@ class Harness {
       return {*e};
     }
     const uint64_t s = size();
-    auto it = mgr.names.find(name);
-    std::set<uint64_t> candidates;
     bool regions = false;
-    if (it != mgr.names.end()) {
-      candidates = it->second.known;
-      regions = it->second.may_have_regions;
-    }
-    candidates.insert(s);
+    const std::set<uint64_t> candidates = KnownSizes(mgr, name, &regions);
     const uint64_t pinned = PinnedUpperBound(&mgr, /*count_sliding=*/true);
     const uint64_t index = mgr.Index(ofs);
     auto ok = [&](uint64_t k) {
@@ -436,12 +447,8 @@ class Harness {
       return {*e};
     }
     const uint64_t s = size();
-    auto it = mgr.names.find(name);
-    std::set<uint64_t> candidates;
-    if (it != mgr.names.end()) candidates = it->second.known;
-    candidates.insert(s);
     std::vector<Outcome> out;
-    for (uint64_t k : candidates) {
+    for (uint64_t k : KnownSizes(mgr, name)) {
       // Maps nothing; re-examines the file only for a range beyond or
       // reaching the end it knows.
       if (ofs >= k || RequestEnd(k, ofs, n) >= k) {
