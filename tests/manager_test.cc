@@ -485,7 +485,7 @@ TEST(FilesTest, EmptyFileGivesAnEmptyCursor) {
                                        HasSubstr("beyond file-size(0)")));
 }
 
-// Found by the reference model (tests/model_driver.cc): a file that shrank
+// Found by the reference model (tests/model_driver.h): a file that shrank
 // to nothing gave OutOfRange for offset 0 once the manager saw it while
 // mapping, though a file empty from the start gives the empty cursor.
 TEST(FilesTest, FileTruncatedToEmptyGivesAnEmptyCursor) {

@@ -1,5 +1,5 @@
 // A window into a manager's region cache, for tests that check the
-// observable contract (tests/model_driver.cc) rather than restate the
+// observable contract (tests/model_checker.cc) rather than restate the
 // engine: which regions are cached, how many cursors pin each, and the LRU
 // order of the unused ones.
 //
