@@ -38,7 +38,7 @@ absl::StatusOr<BenchFile> BenchFile::Open(const std::string& path) {
   return file;
 }
 
-int BenchFile::OpenOrDie() const {
+int OpenOrDie(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     std::perror(path.c_str());
@@ -46,6 +46,8 @@ int BenchFile::OpenOrDie() const {
   }
   return fd;
 }
+
+int BenchFile::OpenOrDie() const { return bench::OpenOrDie(path); }
 
 Registrar::Registrar(int repetitions, double min_time_s,
                      const std::string& filter)

@@ -28,6 +28,10 @@ inline constexpr uint64_t kKiB = 1024;
 inline constexpr uint64_t kMiB = 1024 * kKiB;
 
 // The file a run measures.
+// A read-only descriptor of `path`; exits the process on failure (a file
+// the run measures, there when it began).
+int OpenOrDie(const std::string& path);
+
 struct BenchFile {
   std::string path;
   uint64_t size = 0;

@@ -1,30 +1,16 @@
 #include "tools/bench/raw_windows.h"
 
-#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
 
 #include "benchmark/benchmark.h"
+#include "tools/bench/bench_file.h"
 #include "tools/common/scan.h"
 
 namespace smmap {
 namespace bench {
-namespace {
-
-int OpenOrDie(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    std::perror(path.c_str());
-    std::exit(1);
-  }
-  return fd;
-}
-
-}  // namespace
 
 RawWindows::RawWindows(const std::string& path, uint64_t size, uint64_t window,
                        uint64_t stride, size_t capacity)
