@@ -160,7 +160,7 @@ check "bench on a small file: $(cat "$tmp/err")" grep -q "at least 16 MiB" "$tmp
 head -c $((16 << 20)) /dev/urandom >"$tmp/big"
 bench=(--repetitions=1 --min-time=0.01 --cache=large --skip=t6,t9,t10)
 expect_exit 0 "$smmap" bench --list "$tmp/big"
-check "bench --list names the benchmarks" grep -qx "random4k/fixed_cursor" "$tmp/out"
+check "bench --list names the benchmarks" grep -qx "random4k/paired" "$tmp/out"
 check "bench --list names threaded ones" grep -qx "threads/random4k_fixed/threads:2" "$tmp/out"
 expect_exit 0 "$smmap" bench --list --filter='threads:1$' "$tmp/big"
 check "bench --list --filter: $(tr '\n' ' ' <"$tmp/out")" \
@@ -170,7 +170,7 @@ expect_exit 0 "$smmap" bench "${bench[@]}" --filter='^random4k/' \
 check "bench prints the machine" grep -q "^Machine: nproc=" "$tmp/out"
 check "bench prints the targets" grep -q "^Targets, large-folio page cache" "$tmp/out"
 check "bench prints T4 with a verdict: $(grep 'pread time' "$tmp/out")" \
-  grep -Eq "^T4 +random 4 KiB: pread time / fixed cursor time +[0-9.]+x +>= 1.30x +(ok|MISSED)" "$tmp/out"
+  grep -Eq "^T4 +random 4 KiB: pread time / fixed cursor time, paired +[0-9.]+x +>= 1.30x +(ok|MISSED)" "$tmp/out"
 check "bench keeps the rows out of the report" bash -c "! grep -q 'Iterations' '$tmp/out'"
 check "bench names the rows file" grep -q "^Rows of every benchmark: $tmp/rows.txt" "$tmp/out"
 check "rows file has the benchmark's row" grep -q "^random4k/pread" "$tmp/rows.txt"
@@ -188,11 +188,11 @@ expect_exit 0 "$smmap" bench "${bench[@]}" --verbose --filter='^random4k/pread$'
 check "bench --verbose prints the rows" grep -q "^random4k/pread" "$tmp/out"
 # Three repetitions: the medians, not the means, become the figures.
 expect_exit 0 "$smmap" bench --repetitions=3 --min-time=0.01 --cache=small \
-  --skip=t6,t9,t10 --verbose --filter='^random4k/(pread|fixed_cursor)$' "$tmp/big"
+  --skip=t6,t9,t10 --verbose --filter='^random4k/(pread|paired)$' "$tmp/big"
 check "bench repeats: $(grep -c '_median' "$tmp/out") medians" \
   [ "$(grep -c '^random4k/.*_median ' "$tmp/out")" -eq 2 ]
 check "bench judges T4 from the medians: $(grep 'pread time' "$tmp/out")" \
-  grep -Eq "^T4 +random 4 KiB: pread time / fixed cursor time +[0-9.]+x" "$tmp/out"
+  grep -Eq "^T4 +random 4 KiB: pread time / fixed cursor time, paired +[0-9.]+x" "$tmp/out"
 
 # --- the pictures, from a run with (a few points of) the sweeps ---
 expect_exit 0 "$smmap" bench "${bench[@]}" --sweeps --json="$tmp/sweep.json" \

@@ -3,7 +3,6 @@
 #include <malloc.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -12,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
 #include "smmap/smmap.h"
+#include "tools/bench/paired.h"
 #include "tools/bench/raw_windows.h"
 #include "tools/common/scan.h"
 
@@ -80,15 +80,9 @@ void ChurnFixedCursor(benchmark::State& state, const BenchFile& file,
   SetBytes(state, 4 * kKiB);
 }
 
-// T7, paired: the raw loop, a raw ring of cached mappings and the manager
-// (default, and with immutable_files) take turns in blocks of kBlock reads
-// of the same offsets, in a rotating order, so that the host's drift (this
-// is a shared guest) falls on all of them alike. Separate benchmarks, a
-// few seconds apart, differ by more than the manager's cost between runs.
+// T7, paired (RunPaired()): the raw loop, a raw ring of cached mappings and
+// the manager, default and with immutable_files, over the same reads.
 void ChurnPaired(benchmark::State& state, const BenchFile& file) {
-  constexpr int kBlock = 32;
-  constexpr int kKinds = 4;
-  const char* const names[kKinds] = {"raw", "raw_ring", "soft", "immutable"};
   auto soft = TilingMemmapManager::Create(ChurnOptions(kChurnBudget));
   ManagerOptions immutable_options = ChurnOptions(kChurnBudget);
   immutable_options.immutable_files = true;
@@ -97,42 +91,17 @@ void ChurnPaired(benchmark::State& state, const BenchFile& file) {
   if (!immutable.ok()) return Fail(state, immutable.status());
   RawCache raw(file, 0);
   RawCache ring(file, kChurnBudget / kChurnWindow);
-  auto read = [&](int kind, uint64_t ofs) {
-    switch (kind) {
-      case 0:
-        return raw.Read(ofs);
-      case 1:
-        return ring.Read(ofs);
-      case 2:
-        return CursorRead(**soft, file, ofs);
-      default:
-        return CursorRead(**immutable, file, ofs);
-    }
+  auto raw_read = [&raw](uint64_t ofs) { return raw.Read(ofs); };
+  auto ring_read = [&ring](uint64_t ofs) { return ring.Read(ofs); };
+  auto soft_read = [&](uint64_t ofs) { return CursorRead(**soft, file, ofs); };
+  auto immutable_read = [&](uint64_t ofs) {
+    return CursorRead(**immutable, file, ofs);
   };
-  double wall_ns[kKinds] = {};
-  size_t first = 0;
-  int64_t blocks = 0;
-  for (auto _ : state) {
-    for (int turn = 0; turn < kKinds; ++turn) {
-      const int kind = static_cast<int>((blocks + turn) % kKinds);
-      const auto t0 = std::chrono::steady_clock::now();
-      for (size_t k = first; k < first + kBlock; ++k) {
-        if (!read(kind, file.RandomOffset(k))) {
-          return state.SkipWithError("a paired churn read failed");
-        }
-      }
-      wall_ns[kind] += std::chrono::duration<double, std::nano>(
-                           std::chrono::steady_clock::now() - t0)
-                           .count();
-    }
-    first += kBlock;
-    ++blocks;
-  }
-  const double reads = static_cast<double>(blocks) * kBlock;
-  for (int kind = 0; kind < kKinds; ++kind) {
-    state.counters[absl::StrCat(names[kind], "_ns")] = wall_ns[kind] / reads;
-  }
-  SetBytes(state, kKinds * kBlock * 4 * kKiB);
+  const PairedRead reads[] = {{"raw", raw_read},
+                              {"raw_ring", ring_read},
+                              {"soft", soft_read},
+                              {"immutable", immutable_read}};
+  RunPaired(state, file, reads);
 }
 
 // One side of the churn curve: random 4 KiB reads through `read`.

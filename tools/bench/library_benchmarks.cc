@@ -1,5 +1,7 @@
 #include "tools/bench/library_benchmarks.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <memory>
@@ -8,10 +10,13 @@
 #include <string>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
 #include "smmap/smmap.h"
+#include "tools/bench/paired.h"
+#include "tools/bench/raw_baselines.h"
 #include "tools/common/scan.h"
 
 namespace smmap {
@@ -89,39 +94,52 @@ void FixedCursorCached(benchmark::State& state, const BenchFile& file,
   }
 }
 
-// T4: a fixed cursor per read (create, scan, release) on resident regions
-// of a manager with default options.
-void Random4kFixedCursor(benchmark::State& state, const BenchFile& file) {
+// T4, paired (RunPaired()): random 4 KiB reads of resident pages through a
+// raw whole-file mapping, pread(), a fixed cursor per read and one sliding
+// cursor of a manager with default options, over the same offsets.
+void Random4kPaired(benchmark::State& state, const BenchFile& file) {
+  const WholeMapping mapping(file);
+  const uint8_t* base = mapping.data();
+  if (base == nullptr) return state.SkipWithError("mmap failed");
   TilingMemmapManager mman;
-  for (uint64_t o : file.random_offsets) {
-    auto c = mman.MakeCursor(file.path, o, 4 * kKiB);
-    if (!c.ok()) return Fail(state, c.status());
+  auto sliding = mman.MakeSlidingCursor(file.path);
+  if (!sliding.ok()) return Fail(state, sliding.status());
+  const int fd = file.OpenOrDie();
+  const absl::Cleanup close_fd = [fd] { ::close(fd); };
+  uint8_t buffer[4 * kKiB];
+  auto raw_read = [base](uint64_t ofs) {
+    benchmark::DoNotOptimize(XorScan(base + ofs, 4 * kKiB));
+    return true;
+  };
+  auto pread_read = [fd, &buffer](uint64_t ofs) {
+    if (::pread(fd, buffer, sizeof(buffer), static_cast<off_t>(ofs)) < 0) {
+      return false;
+    }
+    benchmark::DoNotOptimize(XorScan(buffer, sizeof(buffer)));
+    return true;
+  };
+  auto fixed_read = [&](uint64_t ofs) {
+    auto c = mman.MakeCursor(file.path, ofs, 4 * kKiB);
+    if (!c.ok()) return false;
     benchmark::DoNotOptimize(XorScan(c->buffer().data(), c->size()));
-  }
-  size_t k = 0;
-  for (auto _ : state) {
-    auto c = mman.MakeCursor(file.path, file.RandomOffset(k++), 4 * kKiB);
-    benchmark::DoNotOptimize(XorScan(c->buffer().data(), c->size()));
-  }
-  SetBytes(state, 4 * kKiB);
-}
-
-// T4: random reads through one sliding cursor's Chunk().
-void Random4kSlidingCursor(benchmark::State& state, const BenchFile& file) {
-  TilingMemmapManager mman;
-  auto cursor = mman.MakeSlidingCursor(file.path);
-  if (!cursor.ok()) return Fail(state, cursor.status());
-  for (uint64_t o : file.random_offsets) {
-    auto chunk = cursor->Chunk(o);
-    if (!chunk.ok()) return Fail(state, chunk.status());
+    return true;
+  };
+  auto sliding_read = [&](uint64_t ofs) {
+    auto chunk = sliding->Chunk(ofs);
+    if (!chunk.ok()) return false;
     benchmark::DoNotOptimize(XorScan(chunk->data(), 4 * kKiB));
+    return true;
+  };
+  for (uint64_t o : file.random_offsets) {  // fault every page in first
+    if (!raw_read(o) || !fixed_read(o) || !sliding_read(o)) {
+      return state.SkipWithError("a read failed while faulting pages in");
+    }
   }
-  size_t k = 0;
-  for (auto _ : state) {
-    auto chunk = cursor->Chunk(file.RandomOffset(k++));
-    benchmark::DoNotOptimize(XorScan(chunk->data(), 4 * kKiB));
-  }
-  SetBytes(state, 4 * kKiB);
+  const PairedRead reads[] = {{"raw_mmap", raw_read},
+                              {"pread", pread_read},
+                              {"fixed_cursor", fixed_read},
+                              {"sliding_cursor", sliding_read}};
+  RunPaired(state, file, reads);
 }
 
 // T5: random 4 KiB reads through fixed cursors of one shared manager, by
@@ -220,10 +238,8 @@ void RegisterLibraryBenchmarks(
                     FixedCursorCached(s, *f, regions);
                   });
   }
-  registrar.Add("random4k/fixed_cursor",
-                [f](benchmark::State& s) { Random4kFixedCursor(s, *f); });
-  registrar.Add("random4k/sliding_cursor",
-                [f](benchmark::State& s) { Random4kSlidingCursor(s, *f); });
+  registrar.Add("random4k/paired",
+                [f](benchmark::State& s) { Random4kPaired(s, *f); });
   SharedManager* m = &shared;
   registrar.AddThreaded(
       "threads/random4k_fixed",

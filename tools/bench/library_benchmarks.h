@@ -48,7 +48,8 @@ uint64_t MostCachedRegions(const BenchFile& file);
 // scan/sliding_copy,
 // scan/sliding_user (with `user`'s options, if given),
 // cursor/fixed_cached/{100,10000,most} (counter: regions),
-// random4k/{fixed,sliding}_cursor and
+// random4k/paired (counters raw_mmap_ns, pread_ns, fixed_cursor_ns,
+// sliding_cursor_ns: each one's wall time per read over the same reads) and
 // threads/random4k_{fixed,sliding}.
 void RegisterLibraryBenchmarks(Registrar& registrar, const BenchFile& file,
                                SharedManager& shared,

@@ -80,11 +80,9 @@ void ScanRead(benchmark::State& state, const BenchFile& file,
 
 // L9: random 4 KiB reads from a whole-file mapping that stays mapped.
 void Random4kRawMmap(benchmark::State& state, const BenchFile& file) {
-  const int fd = file.OpenOrDie();
-  void* p = ::mmap(nullptr, file.size, PROT_READ, MAP_SHARED, fd, 0);
-  ::close(fd);
-  if (p == MAP_FAILED) return state.SkipWithError("mmap failed");
-  const auto* base = static_cast<const uint8_t*>(p);
+  const WholeMapping mapping(file);
+  const uint8_t* base = mapping.data();
+  if (base == nullptr) return state.SkipWithError("mmap failed");
   for (uint64_t o : file.random_offsets) {  // fault every page in first
     benchmark::DoNotOptimize(XorScan(base + o, 4 * kKiB));
   }
@@ -92,7 +90,6 @@ void Random4kRawMmap(benchmark::State& state, const BenchFile& file) {
   for (auto _ : state) {
     benchmark::DoNotOptimize(XorScan(base + file.RandomOffset(k++), 4 * kKiB));
   }
-  ::munmap(p, file.size);
   SetBytes(state, 4 * kKiB);
 }
 
@@ -127,23 +124,26 @@ void ThreadsRandom4kRawMmap(benchmark::State& state, const BenchFile& file,
 
 }  // namespace
 
+WholeMapping::WholeMapping(const BenchFile& file) : size_(file.size) {
+  const int fd = file.OpenOrDie();
+  void* p = ::mmap(nullptr, size_, PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  if (p != MAP_FAILED) base_ = static_cast<const uint8_t*>(p);
+}
+
+WholeMapping::~WholeMapping() {
+  if (base_ != nullptr) ::munmap(const_cast<uint8_t*>(base_), size_);
+}
+
 const uint8_t* SharedMapping::Get() {
   absl::MutexLock lock(&mu_);
-  if (base_ == nullptr) {
-    const int fd = file_.OpenOrDie();
-    void* p = ::mmap(nullptr, file_.size, PROT_READ, MAP_SHARED, fd, 0);
-    ::close(fd);
-    if (p != MAP_FAILED) base_ = static_cast<const uint8_t*>(p);
-  }
-  return base_;
+  if (!mapping_.has_value()) mapping_.emplace(file_);
+  return mapping_->data();
 }
 
 void SharedMapping::Reset() {
   absl::MutexLock lock(&mu_);
-  if (base_ != nullptr) {
-    ::munmap(const_cast<uint8_t*>(base_), file_.size);
-    base_ = nullptr;
-  }
+  mapping_.reset();
 }
 
 void RegisterRawBaselines(Registrar& registrar, const BenchFile& file,

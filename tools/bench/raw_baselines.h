@@ -8,6 +8,7 @@
 #define SMMAP_TOOLS_BENCH_RAW_BASELINES_H_
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -16,6 +17,22 @@
 
 namespace smmap {
 namespace bench {
+
+// A read-only mapping of the whole of `file`, unmapped when destroyed.
+class WholeMapping {
+ public:
+  explicit WholeMapping(const BenchFile& file);
+  ~WholeMapping();
+  WholeMapping(const WholeMapping&) = delete;
+  WholeMapping& operator=(const WholeMapping&) = delete;
+
+  // The mapping, or null if mmap failed.
+  const uint8_t* data() const { return base_; }
+
+ private:
+  const uint64_t size_;
+  const uint8_t* base_ = nullptr;
+};
 
 // One whole-file mapping shared by the threads of L10, made on first use
 // and kept across a page-cache state's benchmarks.
@@ -34,7 +51,7 @@ class SharedMapping {
  private:
   const BenchFile& file_;
   absl::Mutex mu_;
-  const uint8_t* base_ ABSL_GUARDED_BY(mu_) = nullptr;
+  std::optional<WholeMapping> mapping_ ABSL_GUARDED_BY(mu_);
 };
 
 // scan/raw_mmap_whole, scan/raw_windows/{1048576,2097152,16777216},
