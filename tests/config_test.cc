@@ -11,14 +11,15 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/status_matchers.h"
+#include "tests/test_files.h"
 
 namespace smmap {
 namespace internal {
 namespace {
 
+using ::smmap::testing::kPage;
 using ::testing::HasSubstr;
 
-const uint64_t kPage = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
 constexpr uint64_t kMiB = uint64_t{1} << 20;
 
 Config Tiling(uint64_t window) {

@@ -25,14 +25,10 @@
 namespace smmap {
 namespace {
 
+using ::smmap::testing::kPage;
+using ::smmap::testing::Str;
 using ::smmap::testing::TestFile;
 using ::testing::HasSubstr;
-
-const uint64_t kPage = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
-
-std::string Str(absl::Span<const uint8_t> bytes) {
-  return std::string(bytes.begin(), bytes.end());
-}
 
 // The start address of the process's mapping of `path` at file offset
 // `offset`, from /proc/self/maps ("start-end perms offset dev inode path").

@@ -37,16 +37,13 @@ using ::smmap::internal::os::FaultInjector;
 using ::smmap::internal::os::SetFaultInjector;
 using ::smmap::internal::os::Syscall;
 using ::smmap::testing::CountOpenFds;
+using ::smmap::testing::kPage;
 using ::smmap::testing::ScriptedFaults;
+using ::smmap::testing::Str;
 using ::smmap::testing::TestFile;
 using ::testing::HasSubstr;
 
-const uint64_t kPage = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
 const uint64_t kWindow = 2 * kPage;  // regions start every page
-
-std::string Str(absl::Span<const uint8_t> bytes) {
-  return std::string(bytes.begin(), bytes.end());
-}
 
 // A one-shot event.
 class Latch {

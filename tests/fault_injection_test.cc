@@ -35,11 +35,10 @@ namespace {
 
 using ::smmap::internal::os::Syscall;
 using ::smmap::testing::CountOpenFds;
+using ::smmap::testing::kPage;
 using ::smmap::testing::ScriptedFaults;
 using ::smmap::testing::TestFile;
 using ::testing::HasSubstr;
-
-const uint64_t kPage = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
 
 // Lines of /proc/self/maps: the process's mappings.
 size_t CountMappings() {

@@ -8,7 +8,6 @@ namespace smmap {
 namespace testing {
 
 using model_internal::InodeOf;
-using model_internal::kPage;
 using model_internal::Pages;
 using model_internal::SameRegion;
 using model_internal::Version;

@@ -6,7 +6,6 @@ namespace smmap {
 namespace testing {
 
 using model_internal::InodeOf;
-using model_internal::kPage;
 using model_internal::Version;
 using model_internal::WriteAll;
 using ::smmap::internal::RegionView;

@@ -11,7 +11,6 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -42,8 +41,6 @@ namespace model_internal {
 using ::smmap::internal::Inspector;
 using ::smmap::internal::RegionView;
 using ::smmap::internal::os::Syscall;
-
-inline const uint64_t kPage = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
 
 // What a mapping of `n` bytes costs: whole pages.
 inline uint64_t Pages(uint64_t n) { return (n + kPage - 1) / kPage * kPage; }

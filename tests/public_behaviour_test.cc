@@ -27,30 +27,22 @@
 #include "tests/scripted_faults.h"
 #include "tests/status_matchers.h"
 #include "tests/test_files.h"
+#include "tests/test_managers.h"
 
 namespace smmap {
 namespace {
 
 using ::smmap::internal::os::Syscall;
 using ::smmap::testing::CountOpenFds;
+using ::smmap::testing::kPage;
 using ::smmap::testing::RandomBytes;
 using ::smmap::testing::ScriptedFaults;
+using ::smmap::testing::Str;
 using ::smmap::testing::TempPath;
 using ::smmap::testing::TestFile;
+using ::smmap::testing::Tiling;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-const uint64_t kPage = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
-
-std::string Str(absl::Span<const uint8_t> bytes) {
-  return std::string(bytes.begin(), bytes.end());
-}
-
-std::unique_ptr<TilingMemmapManager> Tiling(const ManagerOptions& options) {
-  auto mman = TilingMemmapManager::Create(options);
-  EXPECT_OK(mman);
-  return mman.ok() ? std::move(*mman) : nullptr;
-}
 
 ManagerOptions Small() {
   ManagerOptions options;

@@ -29,8 +29,6 @@ namespace smmap {
 namespace testing {
 namespace {
 
-const uint64_t kPage = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
-
 struct Case {
   uint64_t seed;
   ModelParams params;

@@ -17,15 +17,15 @@
 #include "smmap/internal/file_table.h"
 #include "smmap/internal/handles.h"
 #include "tests/status_matchers.h"
+#include "tests/test_files.h"
 
 namespace smmap {
 namespace internal {
 namespace {
 
+using ::smmap::testing::kPage;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-const uint64_t kPage = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
 
 Mapping Anonymous(uint64_t pages) {
   void* addr = ::mmap(nullptr, pages * kPage, PROT_READ,

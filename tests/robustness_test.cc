@@ -31,12 +31,12 @@
 namespace smmap {
 namespace {
 
+using ::smmap::testing::kPage;
 using ::smmap::testing::RandomBytes;
+using ::smmap::testing::Str;
 using ::smmap::testing::TempPath;
 using ::smmap::testing::TestFile;
 using ::testing::HasSubstr;
-
-const uint64_t kPage = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
 
 // What a row expects.
 struct Outcome {
@@ -49,10 +49,6 @@ struct Row {
   const char* name;
   std::function<Outcome()> run;
 };
-
-std::string Str(absl::Span<const uint8_t> bytes) {
-  return std::string(bytes.begin(), bytes.end());
-}
 
 // The guide's sample file: 20 bytes, zeros but the last, 0xee.
 TestFile Sample() { return TestFile::Zeros("sample", 20, 0xee); }

@@ -6,6 +6,7 @@ _COMMON_DEPS = [
     "//smmap",
     "//tests:status_matchers",
     "//tests:test_files",
+    "//tests:test_managers",
     "@com_google_absl//absl/status",
     "@com_google_absl//absl/strings",
     "@com_google_googletest//:gtest_main",
@@ -13,7 +14,7 @@ _COMMON_DEPS = [
 
 def smmap_test(name, srcs = None, deps = [], size = "small", **kwargs):
     """cc_test `name` from `name`.cc, with smmap, the status matchers, the
-    test files and GoogleTest's main."""
+    test files and managers, and GoogleTest's main."""
     native.cc_test(
         name = name,
         size = size,

@@ -15,6 +15,10 @@
 namespace smmap {
 namespace testing {
 
+std::string Str(absl::Span<const uint8_t> bytes) {
+  return std::string(bytes.begin(), bytes.end());
+}
+
 std::string TempPath(absl::string_view name) {
   static std::atomic<int> counter{0};
   const char* dir = std::getenv("TEST_TMPDIR");

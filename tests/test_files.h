@@ -6,15 +6,24 @@
 #ifndef SMMAP_TESTS_TEST_FILES_H_
 #define SMMAP_TESTS_TEST_FILES_H_
 
+#include <unistd.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 
 namespace smmap {
 namespace testing {
+
+// The system's page size.
+inline const uint64_t kPage = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+
+// `bytes` as a string, for comparisons that print what differs.
+std::string Str(absl::Span<const uint8_t> bytes);
 
 // A unique path in the test's temporary directory ($TEST_TMPDIR).
 std::string TempPath(absl::string_view name);
