@@ -274,8 +274,9 @@ absl::StatusOr<Region*> Core::AcquireLocked(FileEntry** entry, uint64_t ofs,
   // unless this operation just did, or the files are declared immutable and
   // the request lies inside what is known (a descriptor is needed to map,
   // though).
-  if (!fresh && (!config_.immutable_files || ofs >= (*entry)->size ||
-                 (*entry)->fd() < 0)) {
+  const bool refresh = !fresh && (!config_.immutable_files ||
+                                  ofs >= (*entry)->size || (*entry)->fd() < 0);
+  if (refresh) {
     SMMAP_RETURN_IF_ERROR(
         RefreshLocked(entry, /*may_switch=*/!sliding, deferred));
   } else {
@@ -289,8 +290,11 @@ absl::StatusOr<Region*> Core::AcquireLocked(FileEntry** entry, uint64_t ofs,
     return OffsetBeyondEnd(ofs, file->size, file->Name());
   }
   // The refresh released mu_: look again (its shrinking may also have
-  // detached what was there).
-  if (Region* region = TryHitLocked(*file, ofs, size)) return region;
+  // detached what was there). Without one, mu_ was held since the look
+  // above, which ofs < size made.
+  if (refresh) {
+    if (Region* region = TryHitLocked(*file, ofs, size)) return region;
+  }
   ++cursor_misses_;
   return MapRegionLocked(file, geometry_.WindowIndex(ofs), deferred);
 }

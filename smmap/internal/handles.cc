@@ -15,9 +15,10 @@ void UniqueFd::Reset() {
 }
 
 uint64_t Mapping::Rounded(uint64_t length) {
-  const uint64_t page = os::PageSize();
-  // Lengths are those of mappings, far below 2^64 - page.
-  return (length + page - 1) / page * page;
+  const uint64_t page = os::PageSize();  // a power of two on Linux
+  // Lengths are those of mappings, far below 2^64 - page. (A mask, not a
+  // division: this runs several times for each region mapped or dropped.)
+  return (length + page - 1) & ~(page - 1);
 }
 
 bool Mapping::Reset() {

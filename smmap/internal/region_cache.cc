@@ -139,12 +139,13 @@ void RegionCache::Drop(Region* region, Releases* releases, OnDrop on_drop) {
   if (lru_.Contains(region)) lru_.Remove(region);
   FileEntry* file = region->file;
   if (region->attached) file->regions.erase(region->index);
-  mapped_bytes_ -= region->mapping.mapped_size();
+  const uint64_t bytes = region->mapping.mapped_size();
+  mapped_bytes_ -= bytes;
   --num_regions_;
   --file->num_regions;
   ++stats_.regions_unmapped;
-  releases->unmap_bytes += region->mapping.mapped_size();
-  unmapping_bytes_ += region->mapping.mapped_size();
+  releases->unmap_bytes += bytes;
+  unmapping_bytes_ += bytes;
   releases->unmaps.push_back(std::move(region->mapping));
   delete region;
   on_drop(file);
