@@ -13,6 +13,7 @@ set -uo pipefail
 
 smmap=$1
 plot=$2
+miss_loop=$3
 tmp=${TEST_TMPDIR:-$(mktemp -d)}
 passes=0
 failures=0
@@ -193,6 +194,24 @@ check "bench repeats: $(grep -c '_median' "$tmp/out") medians" \
   [ "$(grep -c '^random4k/.*_median ' "$tmp/out")" -eq 2 ]
 check "bench judges T4 from the medians: $(grep 'pread time' "$tmp/out")" \
   grep -Eq "^T4 +random 4 KiB: pread time / fixed cursor time, paired +[0-9.]+x" "$tmp/out"
+
+# --- miss_loop: the reads it says it made, through the manager or raw ---
+for mode in soft immutable; do
+  expect_exit 0 "$miss_loop" "$tmp/big" 300 "$mode"
+  check "miss_loop $mode counts every read: $(cat "$tmp/out")" python3 -c '
+import re, sys
+m = re.fullmatch(r"300 reads \((\w+)\): (\d+) hits, (\d+) misses, \d+ ns a read\n",
+                 open(sys.argv[1]).read())
+assert m and m.group(1) == sys.argv[2], m
+assert int(m.group(2)) + int(m.group(3)) == 300 and int(m.group(3)) > 250
+' "$tmp/out" "$mode"
+done
+expect_exit 0 "$miss_loop" "$tmp/big" 300 ring
+check "miss_loop ring uses no manager" grep -q "^300 reads (ring): 0 hits, 0 misses" "$tmp/out"
+expect_exit 2 "$miss_loop" "$tmp/big" 300 hard
+expect_exit 2 "$miss_loop" "$tmp/big" 3x soft
+expect_exit 1 "$miss_loop" "$tmp/data" 300 soft
+check "miss_loop on a small file: $(cat "$tmp/err")" grep -q "at least 16 MiB" "$tmp/err"
 
 # --- the pictures, from a run with (a few points of) the sweeps ---
 expect_exit 0 "$smmap" bench "${bench[@]}" --sweeps --json="$tmp/sweep.json" \

@@ -41,13 +41,6 @@ size_t RingCapacity(uint64_t budget) {
   return static_cast<size_t>(std::min<uint64_t>(budget / kChurnWindow, 60000));
 }
 
-ManagerOptions ChurnOptions(uint64_t budget) {
-  ManagerOptions options;
-  options.window_size = kChurnWindow;
-  options.max_memory_size = budget;
-  return options;
-}
-
 // Reads 4 KiB at `ofs` through a fixed cursor of `mman`; false on failure.
 bool CursorRead(MemmapManager& mman, const BenchFile& file, uint64_t ofs) {
   auto c = mman.MakeCursor(file.path, ofs, 4 * kKiB);
@@ -121,6 +114,13 @@ void ChurnCurvePoint(benchmark::State& state, const BenchFile& file,
 }
 
 }  // namespace
+
+ManagerOptions ChurnOptions(uint64_t budget) {
+  ManagerOptions options;
+  options.window_size = kChurnWindow;
+  options.max_memory_size = budget;
+  return options;
+}
 
 void RegisterChurn(Registrar& registrar, const BenchFile& file) {
   const BenchFile* f = &file;

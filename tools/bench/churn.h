@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "smmap/options.h"
 #include "tools/bench/bench_file.h"
 
 namespace smmap {
@@ -20,6 +21,9 @@ namespace bench {
 // The churn benchmarks' window and budget (16 windows).
 inline constexpr uint64_t kChurnWindow = 64 * kKiB;
 inline constexpr uint64_t kChurnBudget = 1024 * kKiB;
+
+// A tiling manager's options with kChurnWindow windows and `budget` bytes.
+ManagerOptions ChurnOptions(uint64_t budget);
 
 // churn/fixed_cursor/{soft,hard} (counters miss_ratio, peak_over_budget)
 // and churn/paired (counters raw_ns, raw_ring_ns, soft_ns, immutable_ns:
