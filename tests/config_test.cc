@@ -2,8 +2,6 @@
 
 #include "smmap/internal/config.h"
 
-#include <unistd.h>
-
 #include <cstdint>
 #include <limits>
 #include <string>

@@ -3,8 +3,6 @@
 // test checks what other threads can do meanwhile. Nothing here depends on
 // timing: every wait is on a latch or a join.
 
-#include <unistd.h>
-
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>

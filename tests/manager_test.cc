@@ -4,6 +4,7 @@
 #include "smmap/manager.h"
 
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 

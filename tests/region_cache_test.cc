@@ -5,7 +5,6 @@
 #include "smmap/internal/region_cache.h"
 
 #include <sys/mman.h>
-#include <unistd.h>
 
 #include <cstdint>
 #include <functional>

@@ -23,11 +23,10 @@ namespace smmap {
 namespace {
 
 using ::smmap::testing::CountOpenFds;
+using ::smmap::testing::kPage;
 using ::smmap::testing::RandomBytes;
 using ::smmap::testing::TestFile;
 using ::testing::HasSubstr;
-
-const uint64_t kPage = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
 
 std::unique_ptr<MemmapManager> TinyTiling(bool hard = false,
                                           uint64_t budget_windows = 1) {

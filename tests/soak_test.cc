@@ -41,10 +41,10 @@ namespace smmap {
 namespace {
 
 using ::smmap::testing::CountOpenFds;
+using ::smmap::testing::kPage;
 using ::smmap::testing::TempPath;
 using ::smmap::testing::WriteFile;
 
-const uint64_t kPage = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
 const uint64_t kFileSize = 16 * kPage;
 
 std::vector<uint8_t> Version(uint64_t version, uint64_t size) {

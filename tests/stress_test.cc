@@ -3,8 +3,6 @@
 // hold cursors. Every byte read is checked; descriptors and mapped bytes
 // return to where they started. Meant to run under --config=tsan as well.
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -30,9 +28,10 @@ namespace smmap {
 namespace {
 
 using ::smmap::testing::CountOpenFds;
+using ::smmap::testing::kPage;
+using ::smmap::testing::Str;
 using ::smmap::testing::TestFile;
 
-const uint64_t kPage = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
 constexpr int kThreads = 4;
 
 struct StressParams {
@@ -93,10 +92,6 @@ class Latch {
   std::condition_variable cv_;
   int count_;
 };
-
-std::string Str(absl::Span<const uint8_t> bytes) {
-  return std::string(bytes.begin(), bytes.end());
-}
 
 // One thread's random work on `mman`; returns the number of checked reads.
 // If `halfway` is set, it is called after steps / 2 steps, while the thread

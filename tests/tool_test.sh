@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Tests of the smmap command-line tool: exit codes, byte-exact cat, scan
 # checksums across manager kinds, bad flags, the benchmark's report, JSON
-# and pictures.
+# and pictures; and the miss-counting loop (tools/bench/miss_loop).
 #
-#   tool_test.sh SMMAP PLOT_PY
+#   tool_test.sh SMMAP PLOT_PY MISS_LOOP
 #
 # Every check is one case. The script ends with the line
 # "tool_test: N passed, M failed" and, under Bazel (which sets
@@ -207,9 +207,11 @@ assert int(m.group(2)) + int(m.group(3)) == 300 and int(m.group(3)) > 250
 ' "$tmp/out" "$mode"
 done
 expect_exit 0 "$miss_loop" "$tmp/big" 300 ring
-check "miss_loop ring uses no manager" grep -q "^300 reads (ring): 0 hits, 0 misses" "$tmp/out"
 expect_exit 2 "$miss_loop" "$tmp/big" 300 hard
-expect_exit 2 "$miss_loop" "$tmp/big" 3x soft
+expect_exit 2 "$miss_loop" "$tmp/data" 300 hard
+for n in 3x -1 0 99999999999999999999; do
+  expect_exit 2 "$miss_loop" "$tmp/big" "$n" soft
+done
 expect_exit 1 "$miss_loop" "$tmp/data" 300 soft
 check "miss_loop on a small file: $(cat "$tmp/err")" grep -q "at least 16 MiB" "$tmp/err"
 

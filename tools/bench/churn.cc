@@ -74,7 +74,7 @@ void ChurnFixedCursor(benchmark::State& state, const BenchFile& file,
 }
 
 // T7, paired (RunPaired()): the raw loop, a raw ring of cached mappings and
-// the manager, default and with immutable_files, over the same reads.
+// the manager, default and with immutable_files, taking turns.
 void ChurnPaired(benchmark::State& state, const BenchFile& file) {
   auto soft = TilingMemmapManager::Create(ChurnOptions(kChurnBudget));
   ManagerOptions immutable_options = ChurnOptions(kChurnBudget);
@@ -94,7 +94,7 @@ void ChurnPaired(benchmark::State& state, const BenchFile& file) {
                               {"raw_ring", ring_read},
                               {"soft", soft_read},
                               {"immutable", immutable_read}};
-  RunPaired(state, file, reads);
+  RunPaired(state, file, reads, PairedOffsets::kShared);
 }
 
 // One side of the churn curve: random 4 KiB reads through `read`.

@@ -27,7 +27,7 @@ ManagerOptions ChurnOptions(uint64_t budget);
 
 // churn/fixed_cursor/{soft,hard} (counters miss_ratio, peak_over_budget)
 // and churn/paired (counters raw_ns, raw_ring_ns, soft_ns, immutable_ns:
-// each kind's wall time per read over the same reads; raw_ring is the raw
+// each kind's wall time per read, the kinds taking turns; raw_ring is the raw
 // cache of 16 mappings that the curve's raw side uses).
 void RegisterChurn(Registrar& registrar, const BenchFile& file);
 

@@ -49,7 +49,7 @@ uint64_t MostCachedRegions(const BenchFile& file);
 // scan/sliding_user (with `user`'s options, if given),
 // cursor/fixed_cached/{100,10000,most} (counter: regions),
 // random4k/paired (counters raw_mmap_ns, pread_ns, fixed_cursor_ns,
-// sliding_cursor_ns: each one's wall time per read over the same reads) and
+// sliding_cursor_ns: each one's wall time per read, taking turns) and
 // threads/random4k_{fixed,sliding}.
 void RegisterLibraryBenchmarks(Registrar& registrar, const BenchFile& file,
                                SharedManager& shared,

@@ -10,7 +10,8 @@ namespace smmap {
 namespace bench {
 
 void RunPaired(benchmark::State& state, const BenchFile& file,
-               absl::Span<const PairedRead> reads, size_t block) {
+               absl::Span<const PairedRead> reads, PairedOffsets offsets,
+               size_t block) {
   const size_t kinds = reads.size();
   std::vector<double> wall_ns(kinds, 0.0);
   size_t first = 0;
@@ -29,8 +30,9 @@ void RunPaired(benchmark::State& state, const BenchFile& file,
       wall_ns[kind] += std::chrono::duration<double, std::nano>(
                            std::chrono::steady_clock::now() - t0)
                            .count();
+      if (offsets == PairedOffsets::kOwn) first += block;
     }
-    first += block;
+    if (offsets == PairedOffsets::kShared) first += block;
     ++rounds;
   }
   const double per_kind = static_cast<double>(rounds * block);

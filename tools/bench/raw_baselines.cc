@@ -137,7 +137,10 @@ WholeMapping::~WholeMapping() {
 
 const uint8_t* SharedMapping::Get() {
   absl::MutexLock lock(&mu_);
-  if (!mapping_.has_value()) mapping_.emplace(file_);
+  // A failed mmap is tried again by the next caller.
+  if (!mapping_.has_value() || mapping_->data() == nullptr) {
+    mapping_.emplace(file_);
+  }
   return mapping_->data();
 }
 
