@@ -446,6 +446,40 @@ TEST_F(EngineConcurrencyTest, ARegionBeingMappedIsReservedNotCached) {
   EXPECT_EQ(mman->num_used_regions(), 1u);
 }
 
+TEST_F(EngineConcurrencyTest, ARegionBeingMappedOverIsCountedOnce) {
+  // The blocked loader maps over the unused region it evicted. Its range
+  // holds the old pages or the new, and is counted once, as the loader's
+  // reservation: no longer cached or unmapping, so that a hard budget's
+  // other loaders fail at once rather than wait for this mmap.
+  auto mman = Tiling(/*max_files=*/8, /*budget_windows=*/1, /*hard=*/true);
+  const uint8_t* old = nullptr;
+  {
+    ASSERT_OK_AND_ASSIGN(FixedCursor c, mman->MakeCursor(x_.path(), 0, 16));
+    old = c.buffer().data();
+  }
+  BlockingSeam seam;
+  seam.Arm(Syscall::kMmap);
+  absl::StatusOr<FixedCursor> blocked;
+  std::thread loader = MakeInThread(*mman, x_, 3 * kPage, blocked);
+  seam.WaitBlocked();
+  EXPECT_EQ(mman->num_open_regions(), 0u);
+  EXPECT_EQ(mman->mapped_memory_size(), 0u);
+  EXPECT_EQ(mman->Collect(), 0u);
+  EXPECT_THAT(
+      mman->MakeCursor(y_.path(), 0, 10).status(),
+      StatusIs(absl::StatusCode::kResourceExhausted,
+               HasSubstr(std::to_string(kWindow) + " bytes are being mapped")));
+  seam.Release();
+  loader.join();
+  ASSERT_OK(blocked);
+  EXPECT_EQ(blocked->buffer().data(), old);
+  EXPECT_EQ(Str(blocked->buffer()), x_.Range(3 * kPage, 100));
+  const ManagerStats stats = mman->stats();
+  EXPECT_EQ(stats.regions_unmapped, 1u);
+  EXPECT_EQ(stats.peak_mapped_bytes, kWindow);
+  EXPECT_EQ(mman->mapped_memory_size(), kWindow);
+}
+
 TEST_F(EngineConcurrencyTest, SlidingReleaseCountsAFailedMunmap) {
   auto mman = Tiling();
   ASSERT_OK_AND_ASSIGN(SlidingCursor s, mman->MakeSlidingCursor(x_.path()));

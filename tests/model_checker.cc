@@ -84,6 +84,7 @@ void ModelDriver::Impl::Fail(const std::string& what) {
 ModelDriver::Impl::Observation ModelDriver::Impl::Observe() const {
   Observation o;
   o.calls = counter_.calls();
+  o.map_overs = counter_.map_overs();
   if (mman_ == nullptr) return o;
   o.stats = mman_->stats();
   o.views = Inspector::Regions(*mman_);
@@ -431,11 +432,14 @@ void ModelDriver::Impl::CheckCounters(const Observation& before,
                    Calls(before, now, Syscall::kMmap),
                "regions_mapped grew by ", s1.regions_mapped - s0.regions_mapped,
                ", mmap() ran ", Calls(before, now, Syscall::kMmap), " times");
-  DRIVER_CHECK(s1.regions_unmapped - s0.regions_unmapped ==
-                   Calls(before, now, Syscall::kMunmap),
+  // A region is unmapped by munmap, or by an mmap over it.
+  const uint64_t map_overs = now.map_overs - before.map_overs;
+  const uint64_t unmaps = Calls(before, now, Syscall::kMunmap) + map_overs;
+  DRIVER_CHECK(s1.regions_unmapped - s0.regions_unmapped == unmaps,
                "regions_unmapped grew by ",
                s1.regions_unmapped - s0.regions_unmapped, ", munmap() ran ",
-               Calls(before, now, Syscall::kMunmap), " times");
+               Calls(before, now, Syscall::kMunmap), " times, mmap over ",
+               map_overs);
   DRIVER_CHECK(s1.cursor_misses - s0.cursor_misses >=
                        Calls(before, now, Syscall::kMmap) + refused_ &&
                    s1.cursor_misses - s0.cursor_misses <=
@@ -473,9 +477,9 @@ void ModelDriver::Impl::CheckCounters(const Observation& before,
     fresh_count += known ? 0 : 1;
   }
   const uint64_t transient = Calls(before, now, Syscall::kMmap) - fresh_count;
-  DRIVER_CHECK(Calls(before, now, Syscall::kMunmap) == erased_ + transient,
-               "munmap() ran ", Calls(before, now, Syscall::kMunmap),
-               " times; regions gone: ", erased_,
+  DRIVER_CHECK(unmaps == erased_ + transient, "munmap() ran ",
+               Calls(before, now, Syscall::kMunmap), " times, mmap over ",
+               map_overs, "; regions gone: ", erased_,
                ", mapped and gone within the call: ", transient);
   DRIVER_CHECK(s1.fd_evictions - s0.fd_evictions == fd_evicted_,
                s1.fd_evictions - s0.fd_evictions, " descriptor evictions, ",

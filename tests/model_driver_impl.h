@@ -52,19 +52,26 @@ inline bool SameRegion(const RegionView& a, const RegionView& b) {
          a.inode == b.inode && a.path == b.path && a.caller_fd == b.caller_fd;
 }
 
-// Counts every system call smmap makes; fails none.
+// Counts every system call smmap makes, and which of its mmap calls map
+// over a mapping (unmapping it); fails none.
 class CallCounter final : public internal::os::FaultInjector {
  public:
   int BeforeCall(Syscall call) override {
     ++calls_[static_cast<int>(call)];
     return 0;
   }
+  int BeforeMmapOver() override {
+    ++map_overs_;
+    return BeforeCall(Syscall::kMmap);
+  }
   std::array<uint64_t, internal::os::kNumSyscalls> calls() const {
     return calls_;
   }
+  uint64_t map_overs() const { return map_overs_; }
 
  private:
   std::array<uint64_t, internal::os::kNumSyscalls> calls_{};
+  uint64_t map_overs_ = 0;
 };
 
 // The bytes of one file (inode) as the driver wrote them. Shared by the
@@ -150,6 +157,7 @@ class ModelDriver::Impl {
   struct Observation {
     ManagerStats stats;
     std::array<uint64_t, internal::os::kNumSyscalls> calls{};
+    uint64_t map_overs = 0;  // of calls[kMmap]: each unmapped a region too
     std::vector<RegionView> views;
     uint64_t mapped = 0;
     size_t regions = 0;

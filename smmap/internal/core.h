@@ -33,19 +33,25 @@
 // munmap, close and madvise run with neither lock held (Deferred), or with
 // only the loader's file lock held when they make room for its next call;
 // what they release is given back to the budgets (SettleLocked()) once it is
-// released, before any further system call of that thread.
+// released, before any further system call of that thread. A miss that
+// evicted an unused region of as many pages maps its window over that
+// region's address range instead (os::MmapOver(): one system call, not
+// munmap and mmap); the range is the loader's alone from the moment it
+// takes it out of what it evicted.
 //
 // Budgets with calls in flight:
 //  - mapped bytes, in whole pages: a loader reserves its region's length
 //    (RegionCache) before mmap and gives it back after, and regions dropped
 //    keep counting until munmap has run; the budget is checked against
-//    mapped + reserved + being unmapped. A hard-mode loader that only other
-//    threads' pending unmaps keep out waits for them (released_cv_), briefly;
-//    one that a reservation keeps out fails with ResourceExhausted, as if
-//    the region being mapped were mapped. In hard mode the process therefore
-//    never maps more than max_memory_size for the manager; in soft mode each
-//    loading thread may over-allocate by at most one window, as the usage
-//    guide's library does. mapped_memory_size() counts mapped regions only.
+//    mapped + reserved + being unmapped. A range mapped over counts once, as
+//    the reservation (it holds the old pages or the new, never both). A
+//    hard-mode loader that only other threads' pending unmaps keep out waits
+//    for them (released_cv_), briefly; one that a reservation keeps out fails
+//    with ResourceExhausted, as if the region being mapped were mapped. In hard
+//    mode the process therefore never maps more than max_memory_size for the
+//    manager; in soft mode each loading thread may over-allocate by at most one
+//    window, as the usage guide's library does. mapped_memory_size() counts
+//    mapped regions only.
 //  - descriptors: a loader about to open a file reserves a slot (FileTable),
 //    closing the least recently used idle descriptor first if every slot is
 //    taken; descriptors being opened or closed hold their slot. So the

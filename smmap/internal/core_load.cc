@@ -321,6 +321,15 @@ absl::StatusOr<Region*> Core::MapRegionLocked(FileEntry* file, uint64_t index,
     WaitReleasedLocked(deferred);
   }
   regions_.Reserve(charged);
+  // A region this call evicted that maps as many pages gives its address
+  // range: mapping over it replaces it in one system call, not two (munmap
+  // and mmap). Its bytes then count as the reservation only: the range
+  // holds the old pages or the new ones, never both.
+  void* over = deferred->releases.TakeUnmap(charged);
+  if (over != nullptr) {
+    regions_.Unmapped(charged);
+    SignalReleasedLocked();  // a hard budget's waiters re-check now
+  }
 
   // busy: nobody closes the descriptor while mu_ is released. MAP_POPULATE
   // would read the window before the cursor exists: populate after the
@@ -328,6 +337,10 @@ absl::StatusOr<Region*> Core::MapRegionLocked(FileEntry* file, uint64_t index,
   const int fd = file->fd();
   void* addr = nullptr;
   auto map = [&] {
+    // On failure, the old mapping is gone too (os::MmapOver()).
+    if (void* old = std::exchange(over, nullptr)) {
+      return os::MmapOver(old, fd, begin, length, &addr);
+    }
     return os::Mmap(fd, begin, length, /*populate=*/false, &addr);
   };
   int err = Unlocked(deferred, map);

@@ -68,6 +68,12 @@ class Mapping final {
   // Unmaps now (if mapped). Returns false if munmap failed twice; the
   // address range is then given up (never reused by smmap).
   bool Reset();
+  // Gives up ownership without unmapping: the caller now owns the address
+  // range (to map over it, os::MmapOver()). Returns its address.
+  void* Release() {
+    size_ = 0;
+    return std::exchange(addr_, nullptr);
+  }
 
  private:
   void* addr_ = nullptr;
@@ -82,6 +88,20 @@ struct Releases {
   uint64_t unmap_bytes = 0;  // what `unmaps` maps, in whole pages
 
   bool empty() const { return unmaps.empty() && closes.empty(); }
+  // Takes out one of `unmaps` that maps `mapped_size` bytes, if any, and
+  // returns its address: the caller owns that range now, and must map over
+  // it (os::MmapOver()) or unmap it. nullptr if none has that size.
+  void* TakeUnmap(uint64_t mapped_size) {
+    for (Mapping& mapping : unmaps) {
+      if (mapping.mapped_size() != mapped_size) continue;
+      void* addr = mapping.Release();
+      mapping = std::move(unmaps.back());
+      unmaps.pop_back();
+      unmap_bytes -= mapped_size;
+      return addr;
+    }
+    return nullptr;
+  }
 };
 
 }  // namespace internal

@@ -136,6 +136,33 @@ int Mmap(int fd, uint64_t offset, size_t length, bool populate, void** addr) {
   return 0;
 }
 
+int MmapOver(void* old, int fd, uint64_t offset, size_t length, void** addr) {
+  FaultInjector* injector = g_fault_injector.load(std::memory_order_acquire);
+  int err = injector == nullptr ? 0 : injector->BeforeMmapOver();
+  if (err == 0 && offset > static_cast<uint64_t>(INT64_MAX)) err = EOVERFLOW;
+  if (err == 0) {
+    void* result = ::mmap(old, length, PROT_READ, MAP_SHARED | MAP_FIXED, fd,
+                          static_cast<off_t>(offset));
+    if (result != MAP_FAILED) {
+      *addr = result;
+      return 0;
+    }
+    err = errno;
+  }
+  // The old mapping is still there after an injected failure, an error the
+  // kernel found before unmapping it, or on kernels that restore it; not
+  // after older kernels unmapped it first. mincore() tells: it fails with
+  // ENOMEM where nothing is mapped. (Only if the kernel unmapped it and
+  // another thread's mmap took that very address in the meantime would this
+  // unmap what is not ours; a MAP_FIXED failure after the unmap is an
+  // allocation failure in the kernel.)
+  unsigned char resident;
+  if (::mincore(old, 1, &resident) == 0 && Munmap(old, length) != 0) {
+    Munmap(old, length);  // as Mapping::Reset(): one retry, then given up
+  }
+  return err;
+}
+
 int Munmap(void* addr, size_t length) {
   if (int err = Injected(Syscall::kMunmap)) return err;
   return ::munmap(addr, length) == 0 ? 0 : errno;

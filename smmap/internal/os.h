@@ -48,6 +48,9 @@ class FaultInjector {
     (void)advice;
     return BeforeCall(Syscall::kMadvise);
   }
+  // Before an mmap over a mapping it replaces (MmapOver()): one call that
+  // unmaps the old pages too. Default: BeforeCall(Syscall::kMmap).
+  virtual int BeforeMmapOver() { return BeforeCall(Syscall::kMmap); }
 };
 
 // Installs `injector` for every later smmap system call in the process;
@@ -78,6 +81,13 @@ int Fstat(int fd, FileInfo* info);
 int Stat(const char* path, FileInfo* info);
 // Maps `length` bytes at file `offset` read-only and shared.
 int Mmap(int fd, uint64_t offset, size_t length, bool populate, void** addr);
+// As Mmap(), but over the mapping at `old`, which the caller owns and which
+// maps `length` bytes rounded up to whole pages, as the new one will: one
+// system call (MAP_FIXED) replaces it, where munmap and mmap take two. On
+// success `*addr` is `old`. On failure the old mapping is gone too: a failed
+// MAP_FIXED may have unmapped it (POSIX allows it, and older Linux kernels
+// do), and if it is still there (mincore() says), this unmaps it.
+int MmapOver(void* old, int fd, uint64_t offset, size_t length, void** addr);
 int Munmap(void* addr, size_t length);
 int Madvise(void* addr, size_t length, int advice);
 int Close(int fd);
