@@ -26,9 +26,10 @@ using tools::XorScan;
 // `capacity` mappings at most.
 class RawCache {
  public:
-  RawCache(const BenchFile& file, size_t capacity)
-      : windows_(file.path, file.size, kChurnWindow, kChurnWindow / 2,
-                 capacity) {}
+  RawCache(const BenchFile& file, size_t capacity,
+           RawWindows::Eviction eviction = RawWindows::Eviction::kUnmap)
+      : windows_(file.path, file.size, kChurnWindow, kChurnWindow / 2, capacity,
+                 eviction) {}
   bool Read(uint64_t ofs) { return windows_.Read(ofs, 4 * kKiB); }
 
  private:
@@ -73,7 +74,8 @@ void ChurnFixedCursor(benchmark::State& state, const BenchFile& file,
   SetBytes(state, 4 * kKiB);
 }
 
-// T7, paired (RunPaired()): the raw loop, a raw ring of cached mappings and
+// T7, paired (RunPaired()): the raw loop, two raw rings of cached mappings
+// (one unmapping its oldest, one mapping over it, as the manager does) and
 // the manager, default and with immutable_files, taking turns.
 void ChurnPaired(benchmark::State& state, const BenchFile& file) {
   auto soft = TilingMemmapManager::Create(ChurnOptions(kChurnBudget));
@@ -84,14 +86,20 @@ void ChurnPaired(benchmark::State& state, const BenchFile& file) {
   if (!immutable.ok()) return Fail(state, immutable.status());
   RawCache raw(file, 0);
   RawCache ring(file, kChurnBudget / kChurnWindow);
+  RawCache ring_over(file, kChurnBudget / kChurnWindow,
+                     RawWindows::Eviction::kMapOver);
   auto raw_read = [&raw](uint64_t ofs) { return raw.Read(ofs); };
   auto ring_read = [&ring](uint64_t ofs) { return ring.Read(ofs); };
+  auto ring_over_read = [&ring_over](uint64_t ofs) {
+    return ring_over.Read(ofs);
+  };
   auto soft_read = [&](uint64_t ofs) { return CursorRead(**soft, file, ofs); };
   auto immutable_read = [&](uint64_t ofs) {
     return CursorRead(**immutable, file, ofs);
   };
   const PairedRead reads[] = {{"raw", raw_read},
                               {"raw_ring", ring_read},
+                              {"raw_ring_over", ring_over_read},
                               {"soft", soft_read},
                               {"immutable", immutable_read}};
   RunPaired(state, file, reads, PairedOffsets::kShared);

@@ -26,9 +26,11 @@ inline constexpr uint64_t kChurnBudget = 1024 * kKiB;
 ManagerOptions ChurnOptions(uint64_t budget);
 
 // churn/fixed_cursor/{soft,hard} (counters miss_ratio, peak_over_budget)
-// and churn/paired (counters raw_ns, raw_ring_ns, soft_ns, immutable_ns:
-// each kind's wall time per read, the kinds taking turns; raw_ring is the raw
-// cache of 16 mappings that the curve's raw side uses).
+// and churn/paired (counters raw_ns, raw_ring_ns, raw_ring_over_ns,
+// soft_ns, immutable_ns: each kind's wall time per read, the kinds taking
+// turns; raw_ring is the raw cache of 16 mappings that the curve's raw side
+// uses, raw_ring_over the same mapping each new window over its oldest, as
+// the manager does).
 void RegisterChurn(Registrar& registrar, const BenchFile& file);
 
 // The churn curve, for each budget of max(kChurnWindow, file.size / d), d

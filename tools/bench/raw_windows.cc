@@ -13,11 +13,12 @@ namespace smmap {
 namespace bench {
 
 RawWindows::RawWindows(const std::string& path, uint64_t size, uint64_t window,
-                       uint64_t stride, size_t capacity)
+                       uint64_t stride, size_t capacity, Eviction eviction)
     : size_(size),
       window_(window),
       stride_(stride),
       capacity_(capacity),
+      eviction_(eviction),
       fd_(OpenOrDie(path)) {}
 
 RawWindows::~RawWindows() {
@@ -34,15 +35,22 @@ bool RawWindows::Read(uint64_t ofs, size_t bytes) {
     return true;
   }
   const size_t n = static_cast<size_t>(std::min(window_, size_ - begin));
-  void* p =
-      ::mmap(nullptr, n, PROT_READ, MAP_SHARED, fd_, static_cast<off_t>(begin));
+  const bool full = capacity_ > 0 && fifo_.size() == capacity_;
+  // (Windows are whole pages but for the file's last one.)
+  void* over =
+      full && eviction_ == Eviction::kMapOver && fifo_.front().length == n
+          ? fifo_.front().addr
+          : nullptr;
+  void* p = ::mmap(over, n, PROT_READ,
+                   over != nullptr ? MAP_SHARED | MAP_FIXED : MAP_SHARED, fd_,
+                   static_cast<off_t>(begin));
   if (p == MAP_FAILED) return false;
   benchmark::DoNotOptimize(
       tools::XorScan(static_cast<const uint8_t*>(p) + (ofs - begin), bytes));
   if (capacity_ == 0) return ::munmap(p, n) == 0;
-  if (fifo_.size() == capacity_) {
+  if (full) {
     const Mapping& oldest = fifo_.front();
-    ::munmap(oldest.addr, oldest.length);
+    if (over == nullptr) ::munmap(oldest.addr, oldest.length);
     index_.erase(oldest.begin);
     fifo_.pop_front();
   }

@@ -24,9 +24,15 @@ namespace bench {
 // it at once.
 class RawWindows {
  public:
+  // How a full cache makes way for a new window.
+  enum class Eviction {
+    kUnmap,    // mmap the new window, munmap the oldest
+    kMapOver,  // mmap the new window over the oldest (MAP_FIXED), if as long
+  };
   // Opens `path` (`size` bytes); exits the process if it cannot.
   RawWindows(const std::string& path, uint64_t size, uint64_t window,
-             uint64_t stride, size_t capacity);
+             uint64_t stride, size_t capacity,
+             Eviction eviction = Eviction::kUnmap);
   ~RawWindows();
   RawWindows(const RawWindows&) = delete;
   RawWindows& operator=(const RawWindows&) = delete;
@@ -45,6 +51,7 @@ class RawWindows {
   const uint64_t window_;
   const uint64_t stride_;
   const size_t capacity_;
+  const Eviction eviction_;
   const int fd_;
   std::deque<Mapping> fifo_;
   absl::flat_hash_map<uint64_t, void*> index_;
