@@ -28,7 +28,8 @@
 // caller's descriptor (never closed by the manager). Files are cached by that
 // name: the same file under two paths is two files to the manager. The
 // manager notices a file's growth and shrinkage when it maps a new region
-// (fstat), and a replaced file when it reopens the path; regions already
+// (the size of its descriptor), and a replaced file when it reopens the path
+// (fstat: device, inode, birth time); regions already
 // mapped keep showing the bytes of the file they were mapped from.
 //
 // Lifetime: close or destroy the manager when done. Close() unmaps every

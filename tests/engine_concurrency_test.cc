@@ -227,11 +227,24 @@ TEST_F(EngineConcurrencyTest, BlockedMmapStallsNoOtherThread) {
   LoadBlockedIn(*mman, Syscall::kMmap);
 }
 
-TEST_F(EngineConcurrencyTest, BlockedFstatStallsNoOtherThread) {
+TEST_F(EngineConcurrencyTest, BlockedSizeQueryStallsNoOtherThread) {
   auto mman = Tiling();
   Cache(*mman, x_);
   Cache(*mman, y_);
-  LoadBlockedIn(*mman, Syscall::kFstat);  // re-examined before mapping
+  LoadBlockedIn(*mman, Syscall::kLseek);  // its size, before mapping
+}
+
+TEST_F(EngineConcurrencyTest, BlockedFstatStallsNoOtherThread) {
+  auto mman = Tiling();
+  {
+    // As in BlockedOpenStallsNoOtherThread: the next new region of x_
+    // reopens the path, and fstat tells what it now names.
+    ASSERT_OK_AND_ASSIGN(FixedCursor pin, mman->MakeCursor(x_.path(), 0, 16));
+    mman->Collect();
+  }
+  Cache(*mman, y_);
+  ASSERT_EQ(mman->num_open_files(), 1u);  // y_'s
+  LoadBlockedIn(*mman, Syscall::kFstat);
 }
 
 TEST_F(EngineConcurrencyTest, BlockedOpenStallsNoOtherThread) {

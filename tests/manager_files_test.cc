@@ -178,6 +178,34 @@ TEST(FilesTest, CallersDescriptorIsUsedAndNeverClosed) {
   ::close(fd);
 }
 
+TEST(FilesTest, CallersDescriptorKeepsItsFileOffset) {
+  // Each new region re-examines the file; for the caller's descriptor that
+  // must not move the offset its own reads go on from (the manager's own
+  // descriptors are asked their size with lseek).
+  std::vector<uint8_t> bytes = RandomBytes(6 * kPage, 16);
+  TestFile file("callerofs", bytes);
+  const int fd = ::open(file.path().c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  char first[7];
+  ASSERT_EQ(::read(fd, first, sizeof first), 7);
+  {
+    ManagerOptions options;
+    options.window_size = kPage;
+    auto mman = Tiling(options);
+    for (uint64_t page : {0, 3, 5, 1}) {
+      ASSERT_OK_AND_ASSIGN(FixedCursor c,
+                           mman->MakeCursor(fd, page * kPage + 1, 9));
+      EXPECT_EQ(Str(c.buffer()), file.Range(page * kPage + 1, 9));
+    }
+    file.Rewrite(RandomBytes(8 * kPage, 17));  // grown: seen by fstat
+    ASSERT_OK_AND_ASSIGN(FixedCursor c, mman->MakeCursor(fd, 7 * kPage, 9));
+    EXPECT_EQ(Str(c.buffer()), file.Range(7 * kPage, 9));
+    EXPECT_GE(mman->stats().regions_mapped, 4u);  // each after a look
+  }
+  EXPECT_EQ(::lseek(fd, 0, SEEK_CUR), 7);
+  ::close(fd);
+}
+
 TEST(FilesTest, EmptyFileGivesAnEmptyCursor) {
   TestFile file("empty", {});
   TilingMemmapManager mman;

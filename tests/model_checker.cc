@@ -190,7 +190,14 @@ bool ModelDriver::Impl::Examined(int f, std::optional<int>* e,
     return true;
   }
   Entry& entry = entries_[**e];
-  if (opens + fstats == 0) return true;
+  // Only a descriptor the manager opened and holds is asked its size
+  // (lseek moves its offset); others are fstat'ed, after a reopen if need be.
+  const uint64_t lseeks = Calls(before, now, Syscall::kLseek);
+  DRIVER_CHECK_BOOL(lseeks == 0 || (!by_fd && opens == 0 && entry.fd_open),
+                    lseeks, " lseek() calls on file ", f,
+                    by_fd ? ", named by the caller's descriptor"
+                          : ", whose descriptor was not cached");
+  if (opens + fstats + lseeks == 0) return true;
   DRIVER_CHECK_BOOL(opens == 0 || !entry.fd_open, "opened ", files_[f].path,
                     " while its descriptor was cached");
   if (opens == 1 && entry.version != version_[f]) {

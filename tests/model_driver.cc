@@ -86,11 +86,11 @@ void ModelDriver::Impl::MakeFixed(Choices& c) {
   const uint64_t misses = now.stats.cursor_misses - before.stats.cursor_misses;
   const uint64_t file_calls = Calls(before, now, Syscall::kOpen) +
                               Calls(before, now, Syscall::kStat) +
-                              Calls(before, now, Syscall::kFstat) + mmaps;
+                              Looks(before, now) + mmaps;
   if (!Examined(f, &e, before, now)) return;
   Entry& entry = entries_[*e];
   const uint64_t known = entry.known_size;
-  const bool examined = Calls(before, now, Syscall::kFstat) > 0;
+  const bool examined = Looks(before, now) > 0;
   DRIVER_CHECK(examined || ofs < known0 || (ofs == 0 && known0 == 0),
                "answered for offset ", ofs, " beyond the known end ", known0,
                " without looking at the file");
@@ -269,8 +269,7 @@ void ModelDriver::Impl::Released(const Observation& before,
                                  const std::vector<uint64_t>& lru0,
                                  std::optional<uint64_t> region) {
   DRIVER_CHECK(Calls(before, now, Syscall::kMmap) +
-                       Calls(before, now, Syscall::kOpen) +
-                       Calls(before, now, Syscall::kFstat) +
+                       Calls(before, now, Syscall::kOpen) + Looks(before, now) +
                        Calls(before, now, Syscall::kClose) ==
                    0,
                "system calls other than munmap to release a cursor");
@@ -372,10 +371,10 @@ void ModelDriver::Impl::MakeSliding(Choices& c) {
   const uint64_t known = entry.known_size;
   DRIVER_CHECK(Calls(before, now, Syscall::kMmap) == 0, "a sliding cursor ",
                "mapped before it was read");
-  DRIVER_CHECK(Calls(before, now, Syscall::kFstat) > 0 || ofs < known0 ||
-                   (ofs == 0 && known0 == 0),
-               "answered for offset ", ofs, " beyond the known end ", known0,
-               " without looking at the file");
+  DRIVER_CHECK(
+      Looks(before, now) > 0 || ofs < known0 || (ofs == 0 && known0 == 0),
+      "answered for offset ", ofs, " beyond the known end ", known0,
+      " without looking at the file");
   if (ofs >= known && !(ofs == 0 && known == 0)) {
     DRIVER_CHECK(absl::IsOutOfRange(got.status()), got.status().ToString());
   } else {
@@ -487,8 +486,7 @@ void ModelDriver::Impl::ReadSliding(Choices& c) {
   }
   const Entry& entry = entries_[e];
   const bool examined =
-      Calls(before, now, Syscall::kFstat) + Calls(before, now, Syscall::kOpen) >
-      0;
+      Looks(before, now) + Calls(before, now, Syscall::kOpen) > 0;
   if (status.ok()) {
     DRIVER_CHECK(
         got == std::string(

@@ -193,6 +193,11 @@ class ModelDriver::Impl {
     return now.calls[static_cast<int>(call)] -
            before.calls[static_cast<int>(call)];
   }
+  // fstat and lseek calls: how often the manager looked at a file's size.
+  uint64_t Looks(const Observation& before, const Observation& now) const {
+    return Calls(before, now, Syscall::kFstat) +
+           Calls(before, now, Syscall::kLseek);
+  }
   Observation Observe() const;
   Diff Compare(const Observation& now);
   int Pins(uint64_t region) const;

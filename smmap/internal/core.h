@@ -16,10 +16,10 @@
 //
 //  1. FileEntry::load_mu, one per file: held by the one thread at a time that
 //     *loads* for that file, that is, runs its system calls (stat, open,
-//     fstat, mmap) and changes its descriptor, identity or size. A thread
-//     that misses on a file another thread is loading waits for that load,
-//     then looks the cache up again: a window is never mapped twice, and a
-//     stalled file system stalls only the threads that need a new region,
+//     fstat, lseek, mmap) and changes its descriptor, identity or size. A
+//     thread that misses on a file another thread is loading waits for that
+//     load, then looks the cache up again: a window is never mapped twice, and
+//     a stalled file system stalls only the threads that need a new region,
 //     size or descriptor of that file.
 //  2. Core::mu_, the manager lock: guards the file table, the region cache
 //     (and the FileEntry and Region fields they mark (mu)), and the Core's
@@ -82,8 +82,8 @@
 //    lock then load themselves and meet their own error, or succeed;
 //  - the ENOMEM and EMFILE retries evict and close what is unused when they
 //    hold the lock again, not what was unused before the failing call;
-//  - one file's size is only ever written by its loader, so an older fstat
-//    never undoes a newer one;
+//  - one file's size is only ever written by its loader, so an older size
+//    (fstat or lseek) never undoes a newer one;
 //  - two threads opening one path: the second finds the first's entry, still
 //    being examined, and waits on its file lock: one descriptor per file;
 //  - a thread that waited on an entry that was meanwhile detached (the file
@@ -383,14 +383,19 @@ class Core final {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // OutOfRange if a greedy manager's window cannot hold `file`.
   absl::Status CheckGreedyLimit(const FileEntry& file) const;
-  // Re-examines `*entry` (fstat, reopening the path if its descriptor was
-  // closed). Updates its size, detaching regions beyond a new end. If the
+  // Re-examines `*entry`: the size of the descriptor it holds (lseek; what
+  // an open descriptor denotes cannot change), or fstat of the caller's
+  // descriptor, or of the path reopened if its descriptor was closed.
+  // Updates its size, detaching regions beyond a new end. If the
   // name now denotes another file: with `may_switch`, detaches the entry,
   // moves the caller's reference and load to a new entry and stores that in
   // `*entry`; otherwise fails with FailedPrecondition. REQUIRES: the caller
   // loads `*entry`.
   absl::Status RefreshLocked(FileEntry** entry, bool may_switch,
                              Deferred* deferred)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Records `size` as `file`'s, detaching its regions beyond a new end.
+  void SetSizeLocked(FileEntry* file, uint64_t size, Deferred* deferred)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // --- Regions --------------------------------------------------------------

@@ -1,5 +1,6 @@
 // The loading half of the Core (smmap/internal/core.h): every system call it
-// makes for a file (stat, open, fstat, mmap), each with mu_ released, under
+// makes for a file (stat, open, fstat, lseek, mmap), each with mu_ released,
+// under
 // that file's load lock; and the policy for files that grow, shrink or are
 // replaced.
 
@@ -171,18 +172,38 @@ absl::Status Core::CheckOffsetLocked(FileEntry** entry, uint64_t offset,
   return status;
 }
 
+void Core::SetSizeLocked(FileEntry* file, uint64_t size, Deferred* deferred) {
+  if (size < file->size) {
+    regions_.DetachBeyond(file, size, &deferred->releases,
+                          Dropped{this, deferred});
+  }
+  file->size = size;
+}
+
 absl::Status Core::RefreshLocked(FileEntry** entry, bool may_switch,
                                  Deferred* deferred) {
   FileEntry* file = *entry;
   os::FileInfo info;
   UniqueFd reopened;
-  if (file->fd() >= 0) {
-    // busy: nobody closes the descriptor while mu_ is released.
-    const int fd = file->fd();
+  if (file->owned_fd.valid()) {
+    // busy: nobody closes the descriptor while mu_ is released. What it
+    // denotes cannot change while it is open (it was examined when
+    // opened), so only its size is asked for.
+    const int fd = file->owned_fd.get();
+    uint64_t size = 0;
+    if (int err = Unlocked(deferred, [&] { return os::FileSize(fd, &size); })) {
+      return os::ErrnoStatus(err, absl::StrCat("lseek(", file->path, ")"));
+    }
+    files_.Touch(file);
+    SetSizeLocked(file, size, deferred);
+    return absl::OkStatus();
+  }
+  if (file->caller_fd >= 0) {
+    // Not ours to move the offset of: fstat, as when first examined.
+    const int fd = file->caller_fd;
     if (int err = Unlocked(deferred, [&] { return os::Fstat(fd, &info); })) {
       return os::ErrnoStatus(err, absl::StrCat("fstat(", file->Name(), ")"));
     }
-    files_.Touch(file);
   } else {
     SMMAP_ASSIGN_OR_RETURN(reopened, OpenLocked(file->path, deferred));
     const int fd = reopened.get();
@@ -194,11 +215,7 @@ absl::Status Core::RefreshLocked(FileEntry** entry, bool may_switch,
   if (info.is_regular && info.device == file->device &&
       info.inode == file->inode && info.birth_ns == file->birth_ns) {
     if (reopened.valid()) files_.Adopt(file, std::move(reopened));
-    if (info.size < file->size) {
-      regions_.DetachBeyond(file, info.size, &deferred->releases,
-                            Dropped{this, deferred});
-    }
-    file->size = info.size;
+    SetSizeLocked(file, info.size, deferred);
     return absl::OkStatus();
   }
   // The name now denotes another file.

@@ -41,7 +41,7 @@ struct FileEntry {
   uint64_t device = 0;    // (load) identity, checked whenever the file is
   uint64_t inode = 0;     //        re-examined (see os::FileInfo)
   uint64_t birth_ns = 0;  //
-  uint64_t size = 0;      // (load) as of the last fstat
+  uint64_t size = 0;      // (load) as of the last fstat or lseek
   // (load) Whether the file was found to be a regular file and its identity
   // and size were read. A new entry is not examined until its first loader
   // has done so; if that fails, the next thread to load tries again.

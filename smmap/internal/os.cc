@@ -55,6 +55,8 @@ absl::string_view SyscallName(Syscall call) {
       return "madvise";
     case Syscall::kStat:
       return "stat";
+    case Syscall::kLseek:
+      return "lseek";
   }
   return "unknown";
 }
@@ -117,6 +119,14 @@ int StatxOrStat(int dirfd, const char* path, int flags, FileInfo* info) {
 int Fstat(int fd, FileInfo* info) {
   if (int err = Injected(Syscall::kFstat)) return err;
   return StatxOrStat(fd, "", AT_EMPTY_PATH | AT_STATX_SYNC_AS_STAT, info);
+}
+
+int FileSize(int fd, uint64_t* size) {
+  if (int err = Injected(Syscall::kLseek)) return err;
+  const off_t end = ::lseek(fd, 0, SEEK_END);
+  if (end < 0) return errno;
+  *size = static_cast<uint64_t>(end);
+  return 0;
 }
 
 int Stat(const char* path, FileInfo* info) {

@@ -16,7 +16,7 @@
 // the cost of one read, without the start-up. Between immutable and ring,
 // it is what the manager adds to each miss in user space (valgrind does not
 // count the kernel's work, the same munmap, mmap and page fault for both);
-// soft also makes an fstat per miss. Prints the reads, the manager's hits
+// soft also makes an lseek per miss. Prints the reads, the manager's hits
 // and misses, and the wall time per read.
 
 #include <chrono>

@@ -70,7 +70,7 @@ const Target kTargets[] = {
      "x", States::kLargeFolio},
     {"T7", "time per miss above mmap+read+munmap, paired", Op::kDifference,
      "churn/paired.soft_ns", "churn/paired.raw_ns", 400, kLower, " ns"},
-    {"T7", "the same with immutable_files (no fstat per region)",
+    {"T7", "the same with immutable_files (no lseek per region)",
      Op::kDifference, "churn/paired.immutable_ns", "churn/paired.raw_ns", 400,
      kLower, " ns"},
     {"T7", "time per miss above a raw FIFO ring of 16 mappings",
