@@ -69,12 +69,12 @@ struct ManagerOptions {
   // Whether the files never change while the manager reads them (git pack
   // files, sealed segments). Normally the manager re-examines a file before
   // mapping each new region (one lseek of the descriptor it holds, or fstat
-  // of the caller's descriptor or of the path reopened), to notice growth,
-  // shrinkage and replacement; with immutable files it does so only for
-  // requests beyond the size it knows and when it reopens the file, which
-  // saves a system call per region mapped (0.3-0.4 us here). A file that does
-  // change anyway may then be mapped beyond its end (SIGBUS on reading those
-  // bytes). Default: false.
+  // of the caller's descriptor or of the path reopened), to notice growth and
+  // shrinkage (replacement when it reopens the path); with immutable files it
+  // does so only for requests beyond the size it knows and when it reopens
+  // the file, which saves a system call per region mapped (0.3-0.4 us here).
+  // A file that does change anyway may then be mapped beyond its end (SIGBUS
+  // on reading those bytes). Default: false.
   bool immutable_files = false;
 
   // Populate each new region's page tables right after mapping it

@@ -5,6 +5,7 @@
 // nothing; ENOMEM and EMFILE make the manager give back what it caches and
 // retry once.
 
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -293,6 +294,41 @@ TEST_F(FaultInjectionTest, MapOverFailingUnmapsTheEvictedRegion) {
   EXPECT_EQ(std::string(c.buffer().begin(), c.buffer().end()),
             file_.Range(6 * kPage, 8));
   EXPECT_EQ(mman->mapped_memory_size(), 2 * kPage);
+}
+
+TEST_F(FaultInjectionTest, MapOverWhoseUnmapFailsGivesTheRangeUp) {
+  // As a region whose munmap fails twice: counted, and no longer charged.
+  ScriptedFaults faults;
+  auto mman = Tiling(1);
+  const size_t mappings = CountMappings();
+  const uint8_t* old = nullptr;
+  {
+    ASSERT_OK_AND_ASSIGN(FixedCursor c, mman->MakeCursor(file_.path(), 0, 8));
+    old = c.buffer().data();
+  }
+  faults.Fail(Syscall::kMmap, ENOMEM);
+  faults.Fail(Syscall::kMunmap, EINVAL, 1, 2);
+  EXPECT_THAT(mman->MakeCursor(file_.path(), 4 * kPage, 8).status(),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_EQ(faults.fired(), 3);
+  EXPECT_EQ(mman->stats().unmap_failures, 1u);
+  EXPECT_EQ(mman->mapped_memory_size(), 0u);
+  EXPECT_EQ(mman->num_open_regions(), 0u);
+  EXPECT_EQ(CountMappings(), mappings + 1);  // left mapped, as reported
+  ASSERT_EQ(::munmap(const_cast<uint8_t*>(old), 2 * kPage), 0);
+}
+
+TEST(MapOverFailureTest, OnlyErrorsBeforeTheRangeIsTouchedKeepIt) {
+  // The errors mmap() finds before it unmaps anything leave the old
+  // mapping to unmap; an error from the file system's own mmap may leave
+  // the range to another thread (os::MmapOver()).
+  for (int err :
+       {EBADF, EACCES, ENODEV, EINVAL, EOVERFLOW, EPERM, ENOMEM, EAGAIN}) {
+    EXPECT_TRUE(internal::os::FailureKeepsOldMapping(err)) << err;
+  }
+  for (int err : {EIO, ESTALE, ENOEXEC, EOPNOTSUPP, EINTR}) {
+    EXPECT_FALSE(internal::os::FailureKeepsOldMapping(err)) << err;
+  }
 }
 
 TEST_F(FaultInjectionTest, MunmapFailingOnceIsRetried) {

@@ -487,6 +487,12 @@ void ModelDriver::Impl::ReadSliding(Choices& c) {
   const Entry& entry = entries_[e];
   const bool examined =
       Looks(before, now) + Calls(before, now, Syscall::kOpen) > 0;
+  // lseek moves a descriptor's file offset: never the caller's (the
+  // manager's own are checked in Examined()).
+  DRIVER_CHECK(
+      files_[s.file].fd < 0 || Calls(before, now, Syscall::kLseek) == 0,
+      Calls(before, now, Syscall::kLseek), " lseek() calls on file ", s.file,
+      ", named by the caller's descriptor");
   if (status.ok()) {
     DRIVER_CHECK(
         got == std::string(

@@ -121,7 +121,7 @@ class ModelDriver::Impl {
   struct Entry {
     int file = 0;                      // index in files_ (the name)
     std::shared_ptr<Version> version;  // the file the manager found
-    uint64_t known_size = 0;           // as of the manager's last fstat
+    uint64_t known_size = 0;           // as of the manager's last look
     bool attached = true;              // new requests for the name find it
     bool fd_open = false;              // the manager's descriptor
     uint64_t fd_used = 0;              // clock_ when the descriptor was used
@@ -157,7 +157,9 @@ class ModelDriver::Impl {
   struct Observation {
     ManagerStats stats;
     std::array<uint64_t, internal::os::kNumSyscalls> calls{};
-    uint64_t map_overs = 0;  // of calls[kMmap]: each unmapped a region too
+    // Of calls[kMmap]: each unmapped a region too (the model injects no
+    // faults, so every map-over succeeds).
+    uint64_t map_overs = 0;
     std::vector<RegionView> views;
     uint64_t mapped = 0;
     size_t regions = 0;

@@ -353,15 +353,17 @@ absl::StatusOr<Region*> Core::MapRegionLocked(FileEntry* file, uint64_t index,
   // operation instead (see FinishSlow()).
   const int fd = file->fd();
   void* addr = nullptr;
+  bool old_left = false;  // a failed map-over could not unmap the old range
   auto map = [&] {
-    // On failure, the old mapping is gone too (os::MmapOver()).
+    // On failure, the old mapping is gone too, or given up (os::MmapOver()).
     if (void* old = std::exchange(over, nullptr)) {
-      return os::MmapOver(old, fd, begin, length, &addr);
+      return os::MmapOver(old, fd, begin, length, &addr, &old_left);
     }
     return os::Mmap(fd, begin, length, /*populate=*/false, &addr);
   };
   int err = Unlocked(deferred, map);
   if (err != 0) ++map_failures_;
+  if (old_left) ++unmap_failures_;  // given up, as a failed munmap is
   const bool retry = (err == ENOMEM || err == EAGAIN) && regions_.has_unused();
   if (retry) {
     // Out of address space or mappings: unmap what is unused now (not what

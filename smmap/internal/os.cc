@@ -146,11 +146,32 @@ int Mmap(int fd, uint64_t offset, size_t length, bool populate, void** addr) {
   return 0;
 }
 
-int MmapOver(void* old, int fd, uint64_t offset, size_t length, void** addr) {
+bool FailureKeepsOldMapping(int err) {
+  switch (err) {
+    case EBADF:      // the descriptor
+    case EACCES:     // its open mode, or a mount without mappings
+    case ENODEV:     // a file system that cannot map
+    case EINVAL:     // length, offset or flags
+    case EOVERFLOW:  // offset + length
+    case EPERM:      // seals, mount flags
+    case ENFILE:
+    case ENOMEM:  // vm.max_map_count, RLIMIT_AS, RLIMIT_DATA
+    case EAGAIN:  // locked memory
+      return true;
+    default:
+      return false;
+  }
+}
+
+int MmapOver(void* old, int fd, uint64_t offset, size_t length, void** addr,
+             bool* old_left) {
+  *old_left = false;
   FaultInjector* injector = g_fault_injector.load(std::memory_order_acquire);
   int err = injector == nullptr ? 0 : injector->BeforeMmapOver();
   if (err == 0 && offset > static_cast<uint64_t>(INT64_MAX)) err = EOVERFLOW;
+  bool called = false;  // injected or refused here: the old mapping is there
   if (err == 0) {
+    called = true;
     void* result = ::mmap(old, length, PROT_READ, MAP_SHARED | MAP_FIXED, fd,
                           static_cast<off_t>(offset));
     if (result != MAP_FAILED) {
@@ -159,17 +180,13 @@ int MmapOver(void* old, int fd, uint64_t offset, size_t length, void** addr) {
     }
     err = errno;
   }
-  // The old mapping is still there after an injected failure, an error the
-  // kernel found before unmapping it, or on kernels that restore it; not
-  // after older kernels unmapped it first. mincore() tells: it fails with
-  // ENOMEM where nothing is mapped. (Only if the kernel unmapped it and
-  // another thread's mmap took that very address in the meantime would this
-  // unmap what is not ours; a MAP_FIXED failure after the unmap is an
-  // allocation failure in the kernel.)
-  unsigned char resident;
-  if (::mincore(old, 1, &resident) == 0 && Munmap(old, length) != 0) {
-    Munmap(old, length);  // as Mapping::Reset(): one retry, then given up
+  if (called && !FailureKeepsOldMapping(err)) {
+    unsigned char resident;
+    if (::mincore(old, 1, &resident) != 0 && errno == ENOMEM) return err;
+    *old_left = true;  // perhaps another thread's mapping by now
+    return err;
   }
+  if (Munmap(old, length) != 0 && Munmap(old, length) != 0) *old_left = true;
   return err;
 }
 

@@ -89,10 +89,27 @@ int Mmap(int fd, uint64_t offset, size_t length, bool populate, void** addr);
 // As Mmap(), but over the mapping at `old`, which the caller owns and which
 // maps `length` bytes rounded up to whole pages, as the new one will: one
 // system call (MAP_FIXED) replaces it, where munmap and mmap take two. On
-// success `*addr` is `old`. On failure the old mapping is gone too: a failed
-// MAP_FIXED may have unmapped it (POSIX allows it, and older Linux kernels
-// do), and if it is still there (mincore() says), this unmaps it.
-int MmapOver(void* old, int fd, uint64_t offset, size_t length, void** addr);
+// success `*addr` is `old`. On failure the old mapping is unmapped too, or
+// gone already, unless `*old_left` says otherwise (the caller counts it as
+// a failed munmap):
+//  - an error mmap() finds before it touches the range (bad arguments or
+//    file, the process's limits: ENOMEM, EAGAIN; see
+//    FailureKeepsOldMapping()) leaves the old mapping, which this unmaps,
+//    with one retry as Mapping::Reset() does;
+//  - an error from the file system's own mmap (EIO, ESTALE, ...) comes
+//    after the kernel took the old mapping away (every Linux kernel does,
+//    for a file mapping): the range is free, and another thread's mmap may
+//    be given it before this can look. If mincore() finds nothing there,
+//    nothing is left; if it finds a mapping, it may be that other thread's,
+//    so this leaves it alone: `*old_left`, and the old pages leak if they
+//    were ours.
+int MmapOver(void* old, int fd, uint64_t offset, size_t length, void** addr,
+             bool* old_left);
+// Whether a MAP_FIXED mmap() that failed with `err` (an errno value) found
+// the error before it touched the mapping it was to replace. ENOMEM also
+// comes from the kernel's own allocations after that point, but those fail
+// only in a process being killed.
+bool FailureKeepsOldMapping(int err);
 int Munmap(void* addr, size_t length);
 int Madvise(void* addr, size_t length, int advice);
 int Close(int fd);
