@@ -66,6 +66,14 @@ class FaultInjectionTest : public ::testing::Test {
         fds_(CountOpenFds()) {}
   ~FaultInjectionTest() override { EXPECT_EQ(CountOpenFds(), fds_); }
 
+  // Maps window 0 of file_ and releases it, cached and unused; returns the
+  // address of its first byte (nullptr if that failed).
+  const uint8_t* CacheWindow0(MemmapManager& mman) {
+    absl::StatusOr<FixedCursor> c = mman.MakeCursor(file_.path(), 0, 8);
+    EXPECT_OK(c);
+    return c.ok() ? c->buffer().data() : nullptr;
+  }
+
   TestFile file_;
   TestFile other_;
   const size_t fds_;
@@ -234,11 +242,8 @@ TEST_F(FaultInjectionTest, MissMapsOverTheRegionItEvicts) {
   ScriptedFaults faults;
   auto mman = Tiling(1);
   const size_t mappings = CountMappings();
-  const uint8_t* first = nullptr;
-  {
-    ASSERT_OK_AND_ASSIGN(FixedCursor c, mman->MakeCursor(file_.path(), 0, 8));
-    first = c.buffer().data();
-  }
+  const uint8_t* first = CacheWindow0(*mman);
+  ASSERT_NE(first, nullptr);
   const int mmaps = faults.calls(Syscall::kMmap);
   ASSERT_OK_AND_ASSIGN(FixedCursor c,
                        mman->MakeCursor(file_.path(), 4 * kPage, 8));
@@ -301,11 +306,8 @@ TEST_F(FaultInjectionTest, MapOverWhoseUnmapFailsGivesTheRangeUp) {
   ScriptedFaults faults;
   auto mman = Tiling(1);
   const size_t mappings = CountMappings();
-  const uint8_t* old = nullptr;
-  {
-    ASSERT_OK_AND_ASSIGN(FixedCursor c, mman->MakeCursor(file_.path(), 0, 8));
-    old = c.buffer().data();
-  }
+  const uint8_t* old = CacheWindow0(*mman);
+  ASSERT_NE(old, nullptr);
   faults.Fail(Syscall::kMmap, ENOMEM);
   faults.Fail(Syscall::kMunmap, EINVAL, 1, 2);
   EXPECT_THAT(mman->MakeCursor(file_.path(), 4 * kPage, 8).status(),
