@@ -1,8 +1,7 @@
 // The loading half of the Core (smmap/internal/core.h): every system call it
 // makes for a file (stat, open, fstat, lseek, mmap), each with mu_ released,
-// under
-// that file's load lock; and the policy for files that grow, shrink or are
-// replaced.
+// under that file's load lock; and the policy for files that grow, shrink or
+// are replaced.
 
 #include <sys/mman.h>
 

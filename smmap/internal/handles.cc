@@ -23,9 +23,7 @@ uint64_t Mapping::Rounded(uint64_t length) {
 
 bool Mapping::Reset() {
   if (addr_ == nullptr) return true;
-  // munmap of a whole mapping fails only for invalid arguments (a bug) or an
-  // injected fault; one retry covers the latter.
-  bool ok = os::Munmap(addr_, size_) == 0 || os::Munmap(addr_, size_) == 0;
+  const bool ok = os::MunmapRetried(addr_, size_) == 0;
   addr_ = nullptr;
   size_ = 0;
   return ok;

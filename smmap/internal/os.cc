@@ -186,13 +186,18 @@ int MmapOver(void* old, int fd, uint64_t offset, size_t length, void** addr,
     *old_left = true;  // perhaps another thread's mapping by now
     return err;
   }
-  if (Munmap(old, length) != 0 && Munmap(old, length) != 0) *old_left = true;
+  if (MunmapRetried(old, length) != 0) *old_left = true;
   return err;
 }
 
 int Munmap(void* addr, size_t length) {
   if (int err = Injected(Syscall::kMunmap)) return err;
   return ::munmap(addr, length) == 0 ? 0 : errno;
+}
+
+int MunmapRetried(void* addr, size_t length) {
+  const int err = Munmap(addr, length);
+  return err == 0 ? 0 : Munmap(addr, length);
 }
 
 int Madvise(void* addr, size_t length, int advice) {

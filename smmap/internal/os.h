@@ -94,8 +94,8 @@ int Mmap(int fd, uint64_t offset, size_t length, bool populate, void** addr);
 // a failed munmap):
 //  - an error mmap() finds before it touches the range (bad arguments or
 //    file, the process's limits: ENOMEM, EAGAIN; see
-//    FailureKeepsOldMapping()) leaves the old mapping, which this unmaps,
-//    with one retry as Mapping::Reset() does;
+//    FailureKeepsOldMapping()) leaves the old mapping, which this unmaps
+//    (MunmapRetried());
 //  - an error from the file system's own mmap (EIO, ESTALE, ...) comes
 //    after the kernel took the old mapping away (every Linux kernel does,
 //    for a file mapping): the range is free, and another thread's mmap may
@@ -111,6 +111,10 @@ int MmapOver(void* old, int fd, uint64_t offset, size_t length, void** addr,
 // only in a process being killed.
 bool FailureKeepsOldMapping(int err);
 int Munmap(void* addr, size_t length);
+// Munmap() with one retry: unmapping a whole mapping fails only for invalid
+// arguments (a bug) or an injected fault, which one retry covers. 0 or the
+// last errno value.
+int MunmapRetried(void* addr, size_t length);
 int Madvise(void* addr, size_t length, int advice);
 int Close(int fd);
 
