@@ -38,7 +38,7 @@
 // region's address range instead (os::MmapOver(): one system call, not
 // munmap and mmap); the range is the loader's alone from the moment it
 // takes it out of what it evicted until that mmap fails, if it does: an
-// error from the file system's mmap leaves the range free to any thread,
+// error from the file system's mmap may leave the range free to any thread,
 // and the loader then leaves alone what it finds there (counted as a
 // failed munmap; os::MmapOver()).
 //

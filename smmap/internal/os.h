@@ -96,13 +96,14 @@ int Mmap(int fd, uint64_t offset, size_t length, bool populate, void** addr);
 //    file, the process's limits: ENOMEM, EAGAIN; see
 //    FailureKeepsOldMapping()) leaves the old mapping, which this unmaps
 //    (MunmapRetried());
-//  - an error from the file system's own mmap (EIO, ESTALE, ...) comes
-//    after the kernel took the old mapping away (every Linux kernel does,
-//    for a file mapping): the range is free, and another thread's mmap may
-//    be given it before this can look. If mincore() finds nothing there,
-//    nothing is left; if it finds a mapping, it may be that other thread's,
-//    so this leaves it alone: `*old_left`, and the old pages leak if they
-//    were ours.
+//  - an error from the file system's own mmap (EIO, ESTALE, ...) may come
+//    after the kernel took the old mapping away (Linux 6.18 on ext4 does:
+//    tests/failing_file_system_test.cc); the range is then free, and
+//    another thread's mmap may be given it before this can look. If
+//    mincore() finds nothing there, nothing is left; if it finds a mapping,
+//    it may be that other thread's (or ours, put back by a kernel that
+//    undoes the unmap), so this leaves it alone: `*old_left`, and the old
+//    pages leak if they were ours.
 int MmapOver(void* old, int fd, uint64_t offset, size_t length, void** addr,
              bool* old_left);
 // Whether a MAP_FIXED mmap() that failed with `err` (an errno value) found
