@@ -206,6 +206,14 @@ assert m and m.group(1) == sys.argv[2], m
 assert int(m.group(2)) + int(m.group(3)) == 300 and int(m.group(3)) > 250
 ' "$tmp/out" "$mode"
 done
+expect_exit 0 "$miss_loop" "$tmp/big" 300 hit
+check "miss_loop hit misses only until its regions are cached: $(cat "$tmp/out")" python3 -c '
+import re, sys
+m = re.fullmatch(r"300 reads \(hit\): (\d+) hits, (\d+) misses, \d+ ns a read\n",
+                 open(sys.argv[1]).read())
+assert m and int(m.group(1)) + int(m.group(2)) == 300, m
+assert 1 <= int(m.group(2)) <= 16, m  # the 1 MiB budget holds 16 regions
+' "$tmp/out"
 expect_exit 0 "$miss_loop" "$tmp/big" 300 ring
 expect_exit 2 "$miss_loop" "$tmp/big" 300 hard
 expect_exit 2 "$miss_loop" "$tmp/data" 300 hard
