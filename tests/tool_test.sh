@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Tests of the smmap command-line tool: exit codes, byte-exact cat, scan
 # checksums across manager kinds, bad flags, the benchmark's report, JSON
-# and pictures; and the miss-counting loop (tools/bench/miss_loop).
+# and pictures; the miss-counting loop (tools/bench/miss_loop); and the
+# comparison of two builds' runs (tools/bench/compare.py).
 #
-#   tool_test.sh SMMAP PLOT_PY MISS_LOOP
+#   tool_test.sh SMMAP PLOT_PY MISS_LOOP COMPARE_PY
 #
 # Every check is one case. The script ends with the line
 # "tool_test: N passed, M failed" and, under Bazel (which sets
@@ -14,6 +15,7 @@ set -uo pipefail
 smmap=$1
 plot=$2
 miss_loop=$3
+compare=$4
 tmp=${TEST_TMPDIR:-$(mktemp -d)}
 passes=0
 failures=0
@@ -234,6 +236,35 @@ done
 check "no t10.png without T10's figures" [ ! -e "$tmp/plots/t10.png" ]
 expect_exit 1 python3 "$plot" "$tmp/run.json" "$tmp/plots-none"
 check "plot names the missing sweep: $(cat "$tmp/err")" grep -q "run smmap bench with --sweeps" "$tmp/err"
+
+# --- compare.py: library figures worse on every pair, baselines apart ---
+# run NAME A_NS RAW_NS: a run whose library figure takes A_NS and whose raw
+# baseline RAW_NS.
+run() {
+  printf '{"states": [{"state": "large-folio", "figures": {"cursor/a.ns": %s, "random4k/raw_mmap.ns": %s, "cursor/a.regions": 1}}]}' \
+    "$2" "$3" >"$tmp/$1.json"
+}
+run b1 100 100; run b2 100 100
+run a1 110 150; run a2 107 150   # 9% and 7% worse; the baseline 33%
+run c1 110 100; run c2 103 100   # worse on one pair only
+expect_exit 1 python3 "$compare" "$tmp/b1.json" "$tmp/b2.json" -- "$tmp/a1.json" "$tmp/a2.json"
+check "compare flags the library figure: $(grep 'cursor/a.ns' "$tmp/out")" \
+  grep -Eq "^ +large-folio +cursor/a.ns +100 +108\.5 +-7\.8% WORSE$" "$tmp/out"
+check "compare never flags a baseline: $(grep 'raw_mmap' "$tmp/out")" \
+  grep -Eq "^ +large-folio +random4k/raw_mmap.ns +100 +150 +-33\.3%$" "$tmp/out"
+check "compare skips what has no direction" bash -c "! grep -q 'a.regions' '$tmp/out'"
+check "compare counts: $(tail -1 "$tmp/out")" \
+  grep -qx "1 library figures worse by more than 5% on every pair of runs" "$tmp/out"
+expect_exit 0 python3 "$compare" --threshold=10 "$tmp/b1.json" "$tmp/b2.json" -- "$tmp/a1.json" "$tmp/a2.json"
+expect_exit 0 python3 "$compare" "$tmp/b1.json" "$tmp/b2.json" -- "$tmp/c1.json" "$tmp/c2.json"
+expect_exit 0 python3 "$compare" "$tmp/run.json" -- "$tmp/run.json"
+check "compare of a run with itself: $(tail -1 "$tmp/out")" \
+  grep -qx "0 library figures worse by more than 5% on every pair of runs" "$tmp/out"
+expect_exit 2 python3 "$compare" "$tmp/b1.json" "$tmp/a1.json"
+expect_exit 2 python3 "$compare" "$tmp/b1.json" --
+expect_exit 2 python3 "$compare" "$tmp/b1.json" -- "$tmp/missing.json"
+echo '{"states": 3}' >"$tmp/bad.json"
+expect_exit 2 python3 "$compare" "$tmp/b1.json" -- "$tmp/bad.json"
 
 # --- the report ---
 total=$((passes + failures))
