@@ -8,18 +8,24 @@
 // file system's error, count in unmap_failures exactly what it left mapped,
 // and charge nothing to its budget.
 //
-// Needs root, loop devices, mkfs.ext4 and mount: skipped otherwise, with the
-// reason.
+// Needs root, loop devices, mkfs.ext4, mount and umount: skipped otherwise,
+// with the reason. The mount lives in a mount namespace of the test's own,
+// so that a test that dies leaves no mount behind.
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <utility>
@@ -44,7 +50,7 @@ using ::smmap::testing::WriteFile;
 using ::testing::HasSubstr;
 
 // From the kernel's fs/ext4/ext4.h (not in every libc's headers).
-constexpr unsigned long kExt4IocShutdown = _IOR('X', 125, uint32_t);
+constexpr auto kExt4IocShutdown = _IOR('X', 125, uint32_t);
 constexpr uint32_t kExt4GoingFlagsNoLogFlush = 2;
 
 // The first of `candidates` that exists, or "".
@@ -55,9 +61,22 @@ std::string FindTool(std::vector<std::string> candidates) {
   return "";
 }
 
-// Runs `command` with sh, its output discarded. True if it exited with 0.
-bool RunQuietly(const std::string& command) {
-  return std::system((command + " >/dev/null 2>&1").c_str()) == 0;
+// `path` quoted for sh. REQUIRES: it holds no single quote.
+std::string Quoted(const std::string& path) { return "'" + path + "'"; }
+
+// Runs `command` with sh, its output discarded. True if it exited with 0;
+// otherwise `*error` is what it wrote to stderr.
+bool Shell(const std::string& command, std::string* error) {
+  const std::string err_path = TempPath("stderr");
+  const bool ok =
+      std::system(
+          absl::StrCat(command, " >/dev/null 2>", Quoted(err_path)).c_str()) ==
+      0;
+  std::ifstream err(err_path);
+  error->assign(std::istreambuf_iterator<char>(err),
+                std::istreambuf_iterator<char>());
+  ::unlink(err_path.c_str());
+  return ok;
 }
 
 // Whether `addr` lies in a mapping of this process.
@@ -73,18 +92,31 @@ class FailingFileSystemTest : public ::testing::Test {
     const std::string mkfs =
         FindTool({"/usr/sbin/mkfs.ext4", "/sbin/mkfs.ext4"});
     const std::string mount = FindTool({"/usr/bin/mount", "/bin/mount"});
-    if (mkfs.empty() || mount.empty()) {
-      GTEST_SKIP() << "needs mkfs.ext4 and mount";
+    umount_ = FindTool({"/usr/bin/umount", "/bin/umount"});
+    if (mkfs.empty() || mount.empty() || umount_.empty()) {
+      GTEST_SKIP() << "needs mkfs.ext4, mount and umount";
+    }
+    // A mount namespace of this thread's own (the test's, and that of the
+    // commands it runs): if the test dies before TearDown(), the mount
+    // goes with it, and the loop device with the mount.
+    if (::unshare(CLONE_NEWNS) != 0 ||
+        ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+      GTEST_SKIP() << "no mount namespace of its own: " << std::strerror(errno);
     }
     image_ = TempPath("ext4.img");
     mount_point_ = TempPath("ext4");
-    ASSERT_TRUE(RunQuietly(absl::StrCat("truncate -s 16M ", image_, " && ",
-                                        mkfs, " -q -F ", image_)))
-        << "mkfs.ext4 failed";
-    ASSERT_EQ(::mkdir(mount_point_.c_str(), 0700), 0);
-    if (!RunQuietly(
-            absl::StrCat(mount, " -o loop ", image_, " ", mount_point_))) {
-      GTEST_SKIP() << "could not mount " << image_ << " on a loop device";
+    ASSERT_EQ(image_.find('\''), std::string::npos) << image_;
+    std::string error;
+    ASSERT_TRUE(Shell(absl::StrCat("truncate -s 16M ", Quoted(image_), " && ",
+                                   mkfs, " -q -F ", Quoted(image_)),
+                      &error))
+        << "mkfs.ext4: " << error;
+    ASSERT_EQ(::mkdir(mount_point_.c_str(), 0700), 0) << std::strerror(errno);
+    if (!Shell(absl::StrCat(mount, " -t ext4 -o loop ", Quoted(image_), " ",
+                            Quoted(mount_point_)),
+               &error)) {
+      GTEST_SKIP() << "could not mount " << image_
+                   << " on a loop device: " << error;
     }
     mounted_ = true;
     path_ = mount_point_ + "/file";
@@ -94,9 +126,14 @@ class FailingFileSystemTest : public ::testing::Test {
   }
 
   void TearDown() override {
-    // Lazily: a descriptor a failed test left open must not keep the loop
-    // device (mount -o loop detaches it with the last user).
-    if (mounted_) RunQuietly("umount -l " + mount_point_);
+    // Lazily, so that umount and rmdir succeed even if a failed test left a
+    // descriptor open; the loop device is detached when the file system's
+    // last user lets go of it.
+    std::string error;
+    if (mounted_ &&
+        !Shell(absl::StrCat(umount_, " -l ", Quoted(mount_point_)), &error)) {
+      ADD_FAILURE() << "umount " << mount_point_ << ": " << error;
+    }
     if (!mount_point_.empty()) ::rmdir(mount_point_.c_str());
     if (!image_.empty()) ::unlink(image_.c_str());
   }
@@ -105,12 +142,15 @@ class FailingFileSystemTest : public ::testing::Test {
   // page cache stays readable.
   void ShutDown() {
     const int fd = ::open(mount_point_.c_str(), O_RDONLY | O_DIRECTORY);
-    ASSERT_GE(fd, 0);
+    ASSERT_GE(fd, 0) << std::strerror(errno);
     uint32_t flags = kExt4GoingFlagsNoLogFlush;
-    ASSERT_EQ(::ioctl(fd, kExt4IocShutdown, &flags), 0) << errno;
+    const int rc = ::ioctl(fd, kExt4IocShutdown, &flags);
+    const int err = errno;
     ::close(fd);
+    ASSERT_EQ(rc, 0) << "EXT4_IOC_SHUTDOWN: " << std::strerror(err);
   }
 
+  std::string umount_;
   std::string image_;
   std::string mount_point_;
   bool mounted_ = false;
@@ -138,21 +178,26 @@ TEST_F(FailingFileSystemTest, MapOverRefusedByTheFileSystem) {
       old = c.buffer().data();
       EXPECT_EQ(c.buffer()[0], bytes_[0]);
     }
-    ShutDown();
+    ASSERT_NO_FATAL_FAILURE(ShutDown());
+    const absl::Status status = mman->MakeCursor(path_, 4 * kPage, 8).status();
+    const bool left = Mapped(old);  // before anything else can map there
     EXPECT_THAT(
-        mman->MakeCursor(path_, 4 * kPage, 8),
+        status,
         StatusIs(absl::ErrnoToStatusCode(EIO),
                  HasSubstr(absl::StrCat("mmap(", path_, ", offset=", 4 * kPage,
                                         ", length=", 2 * kPage,
                                         "): Input/output error"))));
-    const bool left = Mapped(old);
-    const uint64_t failures = mman->stats().unmap_failures;
+    const ManagerStats stats = mman->stats();
+    // The failed call was the mmap over the one region evicted.
+    EXPECT_EQ(stats.lru_evictions, 1u);
+    EXPECT_EQ(stats.map_failures, 1u);
+    const uint64_t failures = stats.unmap_failures;
     EXPECT_EQ(failures, left ? 1u : 0u);
     EXPECT_EQ(mman->num_open_regions(), 0u);
     EXPECT_EQ(mman->mapped_memory_size(), 0u);
     EXPECT_EQ(mman->num_open_cursors(), 0u);
-    // Linux 6.18 on ext4 leaves a gap (the old pages are gone): record
-    // which this kernel did.
+    // Linux 6.18 on ext4 leaves a gap (the old pages are gone); a kernel
+    // that puts them back leaves them to unmap_failures. Record which.
     RecordProperty("old_range_left_mapped", left ? "yes" : "no");
     if (left && failures == 1) ::munmap(const_cast<uint8_t*>(old), 2 * kPage);
   }
@@ -170,7 +215,7 @@ TEST_F(FailingFileSystemTest, MissAfterShutdownFailsWithTheFileSystemsError) {
   {
     auto mman = std::move(*TilingMemmapManager::Create(options));
     ASSERT_OK(mman->MakeCursor(path_, 0, 8));
-    ShutDown();
+    ASSERT_NO_FATAL_FAILURE(ShutDown());
     const absl::Status status = mman->MakeCursor(path_, 4 * kPage, 8).status();
     EXPECT_EQ(status.code(), absl::ErrnoToStatusCode(EIO)) << status;
     EXPECT_THAT(status.message(), HasSubstr(path_));

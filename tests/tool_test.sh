@@ -209,12 +209,14 @@ assert int(m.group(2)) + int(m.group(3)) == 300 and int(m.group(3)) > 250
 ' "$tmp/out" "$mode"
 done
 expect_exit 0 "$miss_loop" "$tmp/big" 300 hit
+# 512 KiB hold 16 region starts (tiling: one every half window, 32 KiB), and
+# the 1 MiB budget holds 16 regions of 64 KiB: at most 16 misses.
 check "miss_loop hit misses only until its regions are cached: $(cat "$tmp/out")" python3 -c '
 import re, sys
 m = re.fullmatch(r"300 reads \(hit\): (\d+) hits, (\d+) misses, \d+ ns a read\n",
                  open(sys.argv[1]).read())
 assert m and int(m.group(1)) + int(m.group(2)) == 300, m
-assert 1 <= int(m.group(2)) <= 16, m  # the 1 MiB budget holds 16 regions
+assert 1 <= int(m.group(2)) <= 16, m
 ' "$tmp/out"
 expect_exit 0 "$miss_loop" "$tmp/big" 300 ring
 expect_exit 2 "$miss_loop" "$tmp/big" 300 hard
@@ -238,33 +240,54 @@ expect_exit 1 python3 "$plot" "$tmp/run.json" "$tmp/plots-none"
 check "plot names the missing sweep: $(cat "$tmp/err")" grep -q "run smmap bench with --sweeps" "$tmp/err"
 
 # --- compare.py: library figures worse on every pair, baselines apart ---
-# run NAME A_NS RAW_NS: a run whose library figure takes A_NS and whose raw
-# baseline RAW_NS.
+# run NAME A_NS RAW_NS HITS_PER_S PEAK: a run whose library figures are a
+# time A_NS, a rate HITS_PER_S and a peak above budget PEAK, and whose raw
+# baseline takes RAW_NS.
 run() {
-  printf '{"states": [{"state": "large-folio", "figures": {"cursor/a.ns": %s, "random4k/raw_mmap.ns": %s, "cursor/a.regions": 1}}]}' \
-    "$2" "$3" >"$tmp/$1.json"
+  printf '{"states": [{"state": "large-folio", "figures": {"cursor/a.ns": %s, "random4k/raw_mmap.ns": %s, "t10.hits_per_s": %s, "churn/x.peak_over_budget": %s, "cursor/a.regions": 1}}]}' \
+    "$2" "$3" "$4" "$5" >"$tmp/$1.json"
 }
-run b1 100 100; run b2 100 100
-run a1 110 150; run a2 107 150   # 9% and 7% worse; the baseline 33%
-run c1 110 100; run c2 103 100   # worse on one pair only
+run b1 100 100 1000 0; run b2 100 100 1000 0
+run a1 110 150 1000 0; run a2 107 150 1000 0  # 10% and 7% more time; the baseline 50%
+run c1 110 100 1000 0; run c2 103 100 1000 0  # more than 5% on one pair only
+run d1 100 100 800 0; run d2 100 100 900 0    # 20% and 10% fewer hits
+run e1 100 100 1000 65536; run e2 100 100 1000 0  # over budget once
 expect_exit 1 python3 "$compare" "$tmp/b1.json" "$tmp/b2.json" -- "$tmp/a1.json" "$tmp/a2.json"
-check "compare flags the library figure: $(grep 'cursor/a.ns' "$tmp/out")" \
-  grep -Eq "^ +large-folio +cursor/a.ns +100 +108\.5 +-7\.8% WORSE$" "$tmp/out"
+check "compare flags a time worse on every pair: $(grep 'cursor/a.ns' "$tmp/out")" \
+  grep -Eq "^ +large-folio +cursor/a.ns +100 +108\.5 +-8\.5% WORSE$" "$tmp/out"
 check "compare never flags a baseline: $(grep 'raw_mmap' "$tmp/out")" \
-  grep -Eq "^ +large-folio +random4k/raw_mmap.ns +100 +150 +-33\.3%$" "$tmp/out"
+  grep -Eq "^ +large-folio +random4k/raw_mmap.ns +100 +150 +-50\.0%$" "$tmp/out"
 check "compare skips what has no direction" bash -c "! grep -q 'a.regions' '$tmp/out'"
 check "compare counts: $(tail -1 "$tmp/out")" \
   grep -qx "1 library figures worse by more than 5% on every pair of runs" "$tmp/out"
 expect_exit 0 python3 "$compare" --threshold=10 "$tmp/b1.json" "$tmp/b2.json" -- "$tmp/a1.json" "$tmp/a2.json"
 expect_exit 0 python3 "$compare" "$tmp/b1.json" "$tmp/b2.json" -- "$tmp/c1.json" "$tmp/c2.json"
+expect_exit 1 python3 "$compare" "$tmp/b1.json" "$tmp/b2.json" -- "$tmp/d1.json" "$tmp/d2.json"
+check "compare flags a rate that fell: $(grep 'hits_per_s' "$tmp/out")" \
+  grep -Eq "^ +large-folio +t10.hits_per_s +1000 +850 +-15\.0% WORSE$" "$tmp/out"
+expect_exit 0 python3 "$compare" "$tmp/d1.json" "$tmp/d2.json" -- "$tmp/b1.json" "$tmp/b2.json"
+check "compare: a rate that rose is better: $(grep 'hits_per_s' "$tmp/out")" \
+  grep -Eq "^ +large-folio +t10.hits_per_s +850 +1000 +\+17\.6%$" "$tmp/out"
+expect_exit 1 python3 "$compare" "$tmp/b1.json" -- "$tmp/e1.json"
+check "compare: a peak above budget that was 0: $(grep 'peak_over' "$tmp/out")" \
+  grep -Eq "^ +large-folio +churn/x.peak_over_budget +0 +65536 +-inf% WORSE$" "$tmp/out"
+expect_exit 0 python3 "$compare" "$tmp/b1.json" "$tmp/b2.json" -- "$tmp/e1.json" "$tmp/e2.json"
 expect_exit 0 python3 "$compare" "$tmp/run.json" -- "$tmp/run.json"
 check "compare of a run with itself: $(tail -1 "$tmp/out")" \
   grep -qx "0 library figures worse by more than 5% on every pair of runs" "$tmp/out"
+expect_exit 0 python3 "$compare" --help
 expect_exit 2 python3 "$compare" "$tmp/b1.json" "$tmp/a1.json"
 expect_exit 2 python3 "$compare" "$tmp/b1.json" --
+expect_exit 2 python3 "$compare" "$tmp/b1.json" -- "$tmp/a1.json" "$tmp/a2.json"
+check "compare wants as many runs on each side: $(cat "$tmp/err")" \
+  grep -q "1 runs before, 2 after" "$tmp/err"
 expect_exit 2 python3 "$compare" "$tmp/b1.json" -- "$tmp/missing.json"
 echo '{"states": 3}' >"$tmp/bad.json"
 expect_exit 2 python3 "$compare" "$tmp/b1.json" -- "$tmp/bad.json"
+echo '{"states": [{"state": "large-folio", "figures": {"cursor/a.ns": null}}]}' >"$tmp/bad.json"
+expect_exit 2 python3 "$compare" "$tmp/b1.json" -- "$tmp/bad.json"
+check "compare names a value that is not a measurement: $(cat "$tmp/err")" \
+  grep -q "cursor/a.ns is not a measurement: None" "$tmp/err"
 
 # --- the report ---
 total=$((passes + failures))

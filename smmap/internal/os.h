@@ -97,8 +97,8 @@ int Mmap(int fd, uint64_t offset, size_t length, bool populate, void** addr);
 //    FailureKeepsOldMapping()) leaves the old mapping, which this unmaps
 //    (MunmapRetried());
 //  - an error from the file system's own mmap (EIO, ESTALE, ...) may come
-//    after the kernel took the old mapping away (Linux 6.18 on ext4 does:
-//    tests/failing_file_system_test.cc); the range is then free, and
+//    after the kernel took the old mapping away (as seen on Linux 6.18 with
+//    ext4: tests/failing_file_system_test.cc); the range is then free, and
 //    another thread's mmap may be given it before this can look. If
 //    mincore() finds nothing there, nothing is left; if it finds a mapping,
 //    it may be that other thread's (or ours, put back by a kernel that
