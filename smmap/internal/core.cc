@@ -258,21 +258,33 @@ absl::Status Core::MakeSlidingLocked(const FileRef& file, uint64_t offset,
                                      uint64_t size, SlidingBinding* cursor,
                                      Deferred* deferred) {
   if (closed_) return ClosedManager("MakeSlidingCursor", NameOf(file));
+  // A sliding cursor maps nothing until it is read: what it needs is the
+  // file's size.
+  const auto reaches_end = [offset, size](const FileEntry& entry) {
+    return RequestEnd(entry, offset, size) >= entry.size;
+  };
   // The operation's reference, handed to the cursor.
-  FileEntry* entry = LockNamedLocked(file, deferred);
-  bool fresh = !entry->examined;
-  absl::Status status = ExamineLocked(entry, deferred);
-  if (status.ok()) {
-    status = CheckOffsetLocked(
-        &entry, offset,
-        /*reaches_end=*/RequestEnd(*entry, offset, size) >= entry->size,
-        /*may_switch=*/true, &fresh, deferred);
-  }
-  if (status.ok()) status = CheckGreedyLimit(*entry);
-  EndLoadLocked(entry, deferred);
-  if (!status.ok()) {
-    UnrefLocked(entry, deferred);
-    return status;
+  FileEntry* entry = files_.Find(file);
+  if (entry != nullptr && entry->examined &&
+      KnownSizeSuffices(*entry, offset, reaches_end(*entry))) {
+    // Nothing to load, so no wait for the file's lock, which a loader of
+    // another window may hold across its mmap.
+    SMMAP_RETURN_IF_ERROR(CheckGreedyLimit(*entry));
+    ++entry->refs;
+  } else {
+    entry = LockNamedLocked(file, deferred);
+    bool fresh = !entry->examined;
+    absl::Status status = ExamineLocked(entry, deferred);
+    if (status.ok()) {
+      status = CheckOffsetLocked(&entry, offset, reaches_end(*entry),
+                                 /*may_switch=*/true, &fresh, deferred);
+    }
+    if (status.ok()) status = CheckGreedyLimit(*entry);
+    EndLoadLocked(entry, deferred);
+    if (!status.ok()) {
+      UnrefLocked(entry, deferred);
+      return status;
+    }
   }
   cursor->core = this;
   cursor->file = entry;

@@ -20,7 +20,10 @@
 //     thread that misses on a file another thread is loading waits for that
 //     load, then looks the cache up again: a window is never mapped twice, and
 //     a stalled file system stalls only the threads that need a new region,
-//     size or descriptor of that file.
+//     size or descriptor of that file. A request reaching the end of a file
+//     as known needs a new size (growth is seen that way; CheckOffsetLocked())
+//     unless files are immutable, even when its region is cached. A new
+//     sliding cursor that needs no new size takes no file lock.
 //  2. Core::mu_, the manager lock: guards the file table, the region cache
 //     (and the FileEntry and Region fields they mark (mu)), and the Core's
 //     own counters. It is held for short critical sections only, and never
@@ -380,6 +383,14 @@ class Core final {
   // sets `*fresh`) when the offset lies beyond what was known, or when the
   // request `reaches_end` of what was known (unless files are immutable),
   // so that growth is seen. REQUIRES: the caller loads `*entry`.
+  // Whether the size known of examined `file` answers a request at
+  // `offset` with no system call: the offset is inside it, and the request
+  // does not reach its end (or files are immutable).
+  bool KnownSizeSuffices(const FileEntry& file, uint64_t offset,
+                         bool reaches_end) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return offset < file.size && !(reaches_end && !config_.immutable_files);
+  }
   absl::Status CheckOffsetLocked(FileEntry** entry, uint64_t offset,
                                  bool reaches_end, bool may_switch, bool* fresh,
                                  Deferred* deferred)

@@ -147,10 +147,7 @@ void Core::WaitReleasedLocked(Deferred* deferred) {
 absl::Status Core::CheckOffsetLocked(FileEntry** entry, uint64_t offset,
                                      bool reaches_end, bool may_switch,
                                      bool* fresh, Deferred* deferred) {
-  const bool beyond = offset >= (*entry)->size;
-  if (!beyond && !(reaches_end && !config_.immutable_files)) {
-    return absl::OkStatus();
-  }
+  if (KnownSizeSuffices(**entry, offset, reaches_end)) return absl::OkStatus();
   // Beyond, or up to, what we knew of the file: it may have grown since.
   const uint64_t known = (*entry)->size;
   const FileEntry* const file_before = *entry;
