@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -181,6 +182,30 @@ class EngineConcurrencyTest : public ::testing::Test {
 
   void LoadBlockedIn(MemmapManager& mman, Syscall call);
 
+  // Leaves window 0 of `file` cached with its descriptor closed, so that
+  // the next new region of it reopens the path (and fstat tells what the
+  // path now names).
+  static void CacheWithoutDescriptor(MemmapManager& mman,
+                                     const TestFile& file) {
+    ASSERT_OK_AND_ASSIGN(FixedCursor pin, mman.MakeCursor(file.path(), 0, 16));
+    mman.Collect();
+  }
+
+  // Renames another file of x_'s size over x_'s path; returns the 100
+  // bytes of it at an offset.
+  std::function<std::string(uint64_t)> ReplaceX() const {
+    const std::string tmp = x_.path() + ".new";
+    auto fresh = std::make_shared<std::vector<uint8_t>>(
+        smmap::testing::RandomBytes(8 * kPage, 9));
+    smmap::testing::WriteFile(tmp, *fresh);
+    EXPECT_EQ(::rename(tmp.c_str(), x_.path().c_str()), 0);
+    return [fresh](uint64_t ofs) {
+      return std::string(
+          fresh->begin() + static_cast<std::ptrdiff_t>(ofs),
+          fresh->begin() + static_cast<std::ptrdiff_t>(ofs + 100));
+    };
+  }
+
   // With a hard budget of one window that a loader blocked in mmap has
   // reserved: nothing is cached, used or collectable, and a loader of y_
   // fails at once with a message that says why.
@@ -242,12 +267,7 @@ TEST_F(EngineConcurrencyTest, BlockedSizeQueryStallsNoOtherThread) {
 
 TEST_F(EngineConcurrencyTest, BlockedFstatStallsNoOtherThread) {
   auto mman = Tiling();
-  {
-    // As in BlockedOpenStallsNoOtherThread: the next new region of x_
-    // reopens the path, and fstat tells what it now names.
-    ASSERT_OK_AND_ASSIGN(FixedCursor pin, mman->MakeCursor(x_.path(), 0, 16));
-    mman->Collect();
-  }
+  CacheWithoutDescriptor(*mman, x_);
   Cache(*mman, y_);
   ASSERT_EQ(mman->num_open_files(), 1u);  // y_'s
   LoadBlockedIn(*mman, Syscall::kFstat);
@@ -255,12 +275,7 @@ TEST_F(EngineConcurrencyTest, BlockedFstatStallsNoOtherThread) {
 
 TEST_F(EngineConcurrencyTest, BlockedOpenStallsNoOtherThread) {
   auto mman = Tiling();
-  {
-    // Window 0 of x_ stays cached, but its descriptor is closed, so the
-    // next new region of x_ reopens the path.
-    ASSERT_OK_AND_ASSIGN(FixedCursor pin, mman->MakeCursor(x_.path(), 0, 16));
-    mman->Collect();
-  }
+  CacheWithoutDescriptor(*mman, x_);
   Cache(*mman, y_);
   ASSERT_EQ(mman->num_open_regions(), 2u);
   ASSERT_EQ(mman->num_open_files(), 1u);  // y_'s
@@ -425,20 +440,8 @@ TEST_F(EngineConcurrencyTest, TwoThreadsOpeningOnePathShareOneDescriptor) {
 
 TEST_F(EngineConcurrencyTest, WaiterOnAReplacedFileFollowsTheName) {
   auto mman = Tiling();
-  {
-    // Window 0 stays cached; the descriptor goes, so the next new region
-    // reopens the path, and finds another file there.
-    ASSERT_OK_AND_ASSIGN(FixedCursor pin, mman->MakeCursor(x_.path(), 0, 16));
-    mman->Collect();
-  }
-  const std::string tmp = x_.path() + ".new";
-  const std::vector<uint8_t> fresh = smmap::testing::RandomBytes(8 * kPage, 9);
-  smmap::testing::WriteFile(tmp, fresh);
-  ASSERT_EQ(::rename(tmp.c_str(), x_.path().c_str()), 0);
-  auto fresh_range = [&fresh](uint64_t ofs) {
-    return std::string(fresh.begin() + static_cast<std::ptrdiff_t>(ofs),
-                       fresh.begin() + static_cast<std::ptrdiff_t>(ofs + 100));
-  };
+  CacheWithoutDescriptor(*mman, x_);
+  const auto fresh_range = ReplaceX();
   BlockingSeam seam;
   seam.Arm(Syscall::kOpen);  // a's reopen, which finds the replacement
   absl::StatusOr<FixedCursor> first;
@@ -453,6 +456,51 @@ TEST_F(EngineConcurrencyTest, WaiterOnAReplacedFileFollowsTheName) {
   ASSERT_OK(second);  // not "File was replaced": b follows the name
   EXPECT_EQ(Str(first->buffer()), fresh_range(3 * kPage));
   EXPECT_EQ(Str(second->buffer()), fresh_range(5 * kPage));
+}
+
+TEST_F(EngineConcurrencyTest, PurgeDuringARefreshFollowsTheName) {
+  // a reopens x_'s path and, blocked in fstat, has not yet seen that it
+  // names another file when x_ is purged; b then loads the name afresh.
+  auto mman = Tiling();
+  CacheWithoutDescriptor(*mman, x_);
+  const auto fresh_range = ReplaceX();
+  BlockingSeam seam;
+  seam.Arm(Syscall::kFstat);
+  absl::StatusOr<FixedCursor> first;
+  absl::StatusOr<FixedCursor> second;
+  std::thread a = MakeInThread(*mman, x_, 3 * kPage, first);
+  seam.WaitBlocked();
+  EXPECT_EQ(mman->Purge(x_.path()), 1u);  // window 0 of the old file
+  std::thread b = MakeInThread(*mman, x_, 5 * kPage, second);
+  b.join();  // a new entry: it does not wait for a's
+  ASSERT_OK(second);
+  EXPECT_EQ(Str(second->buffer()), fresh_range(5 * kPage));
+  seam.Release();
+  a.join();
+  ASSERT_OK(first);  // not "File was replaced": a follows the name to b's
+  EXPECT_EQ(Str(first->buffer()), fresh_range(3 * kPage));
+  EXPECT_EQ(mman->num_files(), 1u);
+  EXPECT_EQ(mman->num_open_files(), 1u);
+  EXPECT_EQ(mman->num_open_regions(), 2u);
+}
+
+TEST_F(EngineConcurrencyTest, PurgeDuringARefreshFollowsTheNameToANewEntry) {
+  auto mman = Tiling();
+  CacheWithoutDescriptor(*mman, x_);
+  const auto fresh_range = ReplaceX();
+  BlockingSeam seam;
+  seam.Arm(Syscall::kFstat);
+  absl::StatusOr<FixedCursor> first;
+  std::thread a = MakeInThread(*mman, x_, 3 * kPage, first);
+  seam.WaitBlocked();
+  EXPECT_EQ(mman->Purge(x_.path()), 1u);
+  seam.Release();
+  a.join();
+  ASSERT_OK(first);
+  EXPECT_EQ(Str(first->buffer()), fresh_range(3 * kPage));
+  EXPECT_EQ(mman->num_files(), 1u);
+  EXPECT_EQ(mman->num_open_files(), 1u);
+  EXPECT_EQ(mman->stats().files_opened, 3u);  // x_, x_ reopened, x_ anew
 }
 
 TEST_F(EngineConcurrencyTest, ARegionBeingMappedIsReservedNotCached) {

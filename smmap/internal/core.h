@@ -83,7 +83,9 @@
 //    (other live cursors may find it too) and is unmapped when the last of
 //    them lets go; the file's descriptor is closed when the load ends;
 //  - Purge() during a load: the entry is detached at once; the loader's
-//    region is never found by new requests, and goes when unused;
+//    region is never found by new requests, and goes when unused; a loader
+//    that then finds the name denoting another file follows the name
+//    (FollowNameLocked()) rather than failing;
 //  - a failed load gives its reservation back; threads waiting on the file
 //    lock then load themselves and meet their own error, or succeed;
 //  - the ENOMEM and EMFILE retries evict and close what is unused when they
@@ -402,11 +404,18 @@ class Core final {
   // descriptor, or of the path reopened if its descriptor was closed.
   // Updates its size, detaching regions beyond a new end. If the
   // name now denotes another file: with `may_switch`, detaches the entry,
-  // moves the caller's reference and load to a new entry and stores that in
-  // `*entry`; otherwise fails with FailedPrecondition. REQUIRES: the caller
-  // loads `*entry`.
+  // moves the caller's reference and load to a new entry (or to the name's
+  // entry, if `*entry` was purged meanwhile) and stores that in `*entry`;
+  // otherwise fails with FailedPrecondition. REQUIRES: the caller loads
+  // `*entry`.
   absl::Status RefreshLocked(FileEntry** entry, bool may_switch,
                              Deferred* deferred)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // RefreshLocked() of an entry purged meanwhile whose name now denotes
+  // another file: moves the caller's reference and load to the name's
+  // entry (waiting for its lock, if another thread loads it), examined or
+  // refreshed, and stores that in `*entry`, even if that fails.
+  absl::Status FollowNameLocked(FileEntry** entry, Deferred* deferred)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Records `size` as `file`'s, detaching its regions beyond a new end.
   void SetSizeLocked(FileEntry* file, uint64_t size, Deferred* deferred)

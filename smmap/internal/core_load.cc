@@ -215,8 +215,14 @@ absl::Status Core::RefreshLocked(FileEntry** entry, bool may_switch,
     return absl::OkStatus();
   }
   // The name now denotes another file.
+  if (may_switch && !file->attached) {
+    // Purged meanwhile: the name may have a new entry already, which another
+    // thread may be loading. Follow the name as a new request would.
+    if (reopened.valid()) DiscardFdLocked(std::move(reopened), deferred);
+    return FollowNameLocked(entry, deferred);
+  }
   absl::Status refused;
-  if (!may_switch || !file->attached) {
+  if (!may_switch) {
     refused = absl::FailedPreconditionError(
         absl::StrCat("File was replaced (device:inode ", file->device, ":",
                      file->inode, " is now ", info.device, ":", info.inode,
@@ -247,6 +253,18 @@ absl::Status Core::RefreshLocked(FileEntry** entry, bool may_switch,
   UnrefLocked(file, deferred);
   *entry = replacement;
   return absl::OkStatus();
+}
+
+absl::Status Core::FollowNameLocked(FileEntry** entry, Deferred* deferred) {
+  FileEntry* const detached = *entry;
+  // Its load ends before the next entry's begins: one load lock at a time.
+  // The reference keeps it (and the name the FileRef points to) meanwhile.
+  UnlockFileLocked(detached);
+  FileEntry* next = LockNamedLocked(detached->ref(), deferred);
+  UnrefLocked(detached, deferred);
+  *entry = next;
+  if (!next->examined) return ExamineLocked(next, deferred);
+  return RefreshLocked(entry, /*may_switch=*/true, deferred);
 }
 
 absl::Status Core::CheckGreedyLimit(const FileEntry& file) const {
