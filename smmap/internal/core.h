@@ -380,11 +380,6 @@ class Core final {
   void SetIdentityLocked(FileEntry* entry, UniqueFd fd,
                          const os::FileInfo& info)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // OK if `offset` is inside `*entry` (or 0 of an empty file). Unless
-  // `*fresh` (the size was just read), refreshes the file's size first (and
-  // sets `*fresh`) when the offset lies beyond what was known, or when the
-  // request `reaches_end` of what was known (unless files are immutable),
-  // so that growth is seen. REQUIRES: the caller loads `*entry`.
   // Whether the size known of examined `file` answers a request at
   // `offset` with no system call: the offset is inside it, and the request
   // does not reach its end (or files are immutable).
@@ -393,6 +388,11 @@ class Core final {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return offset < file.size && !(reaches_end && !config_.immutable_files);
   }
+  // OK if `offset` is inside `*entry` (or 0 of an empty file). Unless
+  // `*fresh` (the size was just read), refreshes the file's size first (and
+  // sets `*fresh`) when the offset lies beyond what was known, or when the
+  // request `reaches_end` of what was known (unless files are immutable),
+  // so that growth is seen. REQUIRES: the caller loads `*entry`.
   absl::Status CheckOffsetLocked(FileEntry** entry, uint64_t offset,
                                  bool reaches_end, bool may_switch, bool* fresh,
                                  Deferred* deferred)
