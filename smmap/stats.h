@@ -42,6 +42,8 @@ struct ManagerStats {
   uint64_t fd_evictions = 0;
   // Regions mapped beyond max_memory_size (soft limits only): every other
   // region was in use, or the region alone is larger than the budget.
+  // Counted when mapped, with what is mapped then (regions other threads
+  // were mapping count if their mmap succeeded).
   uint64_t soft_budget_overruns = 0;
 };
 

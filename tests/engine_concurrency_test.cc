@@ -182,6 +182,7 @@ class EngineConcurrencyTest : public ::testing::Test {
 
   void LoadBlockedIn(MemmapManager& mman, Syscall call);
   void PurgeDuringARefresh(bool another_loads);
+  void SoftOverrunBesideABlockedLoad(int err);
 
   // Leaves window 0 of `file` cached with its descriptor closed, so that
   // the next new region of it reopens the path (and fstat tells what the
@@ -542,6 +543,38 @@ TEST_F(EngineConcurrencyTest, ARegionBeingMappedOverIsCountedOnce) {
   EXPECT_EQ(stats.regions_unmapped, 1u);
   EXPECT_EQ(stats.peak_mapped_bytes, kWindow);
   EXPECT_EQ(mman->mapped_memory_size(), kWindow);
+}
+
+// Under a soft budget of one window, reserved by a loader blocked in mmap,
+// another thread maps a region of y_: over the budget only if the blocked
+// mmap succeeds. The overrun is counted once, when the second region is
+// mapped, and not at all if the blocked mmap fails with `err`.
+void EngineConcurrencyTest::SoftOverrunBesideABlockedLoad(int err) {
+  auto mman = Tiling(/*max_files=*/8, /*budget_windows=*/1, /*hard=*/false);
+  BlockingSeam seam;
+  seam.Arm(Syscall::kMmap, err);
+  absl::StatusOr<FixedCursor> blocked;
+  std::thread loader = MakeInThread(*mman, x_, 3 * kPage + 10, blocked);
+  seam.WaitBlocked();
+  ASSERT_OK_AND_ASSIGN(FixedCursor c, mman->MakeCursor(y_.path(), 0, 10));
+  EXPECT_EQ(Str(c.buffer()), y_.Range(0, 10));
+  EXPECT_EQ(mman->stats().soft_budget_overruns, 0u);  // one window mapped
+  seam.Release();
+  loader.join();
+  const ManagerStats stats = mman->stats();
+  EXPECT_EQ(blocked.ok(), err == 0);
+  EXPECT_EQ(stats.map_failures, err == 0 ? 0u : 1u);
+  EXPECT_EQ(stats.regions_mapped, err == 0 ? 2u : 1u);
+  EXPECT_EQ(stats.peak_mapped_bytes, (err == 0 ? 2 : 1) * kWindow);
+  EXPECT_EQ(stats.soft_budget_overruns, err == 0 ? 1u : 0u);
+}
+
+TEST_F(EngineConcurrencyTest, SoftOverrunIsCountedOnceBothAreMapped) {
+  SoftOverrunBesideABlockedLoad(0);
+}
+
+TEST_F(EngineConcurrencyTest, SoftOverrunIsNotCountedForAFailedMmap) {
+  SoftOverrunBesideABlockedLoad(EIO);
 }
 
 TEST_F(EngineConcurrencyTest, SlidingReleaseCountsAFailedMunmap) {

@@ -78,7 +78,8 @@ class RegionCache final {
   // reserved, and dropped but not unmapped yet by others than `releases`
   // (which its caller unmaps before mapping),
   // evicting unused regions, least recently used first. In hard mode
-  // ResourceExhausted if they do not fit; in soft mode counts an overrun.
+  // ResourceExhausted if they do not fit; in soft mode OK (Insert() counts
+  // the overrun if the region, once mapped, is over the budget).
   // `file` is named in messages (and only then: this runs on every miss).
   absl::Status MakeRoom(uint64_t bytes, const FileEntry& file,
                         Releases* releases, OnDrop on_drop);
