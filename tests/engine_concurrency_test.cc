@@ -3,6 +3,8 @@
 // test checks what other threads can do meanwhile. Nothing here depends on
 // timing: every wait is on a latch or a join.
 
+#include <unistd.h>
+
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
@@ -183,6 +185,7 @@ class EngineConcurrencyTest : public ::testing::Test {
   void LoadBlockedIn(MemmapManager& mman, Syscall call);
   void PurgeDuringARefresh(bool another_loads);
   void SoftOverrunBesideABlockedLoad(int err);
+  void OnlyANewSizeBesideABlockedMmap(bool shrink);
 
   // Leaves window 0 of `file` cached with its descriptor closed, so that
   // the next new region of it reopens the path (and fstat tells what the
@@ -304,6 +307,57 @@ TEST_F(EngineConcurrencyTest, BlockedOpenOfANewFileStallsNoOtherThread) {
   ASSERT_OK(blocked);
   EXPECT_EQ(Str(blocked->buffer()), x_.Range(0, 100));
   EXPECT_EQ(mman->stats().files_opened, 3u);
+}
+
+// While a loader of x_ is blocked in mmap, holding x_'s load lock: a
+// whole-file sliding cursor of x_, and a fixed cursor reaching x_'s end
+// whose region is cached, need only x_'s size, which they ask its
+// descriptor for: they do not wait. With `shrink`, x_ is truncated first:
+// they see it, and the loader's region, which now reaches beyond the end,
+// is not cached.
+void EngineConcurrencyTest::OnlyANewSizeBesideABlockedMmap(bool shrink) {
+  auto mman = Tiling();
+  Cache(*mman, x_);
+  ASSERT_OK(mman->MakeCursor(x_.path(), 7 * kPage + 1, 8));  // the last window
+  BlockingSeam seam;
+  seam.Arm(Syscall::kMmap);
+  absl::StatusOr<FixedCursor> blocked;
+  std::thread loader = MakeInThread(*mman, x_, 3 * kPage + 10, blocked);
+  seam.WaitBlocked();
+  const uint64_t size = shrink ? 4 * kPage : 8 * kPage;
+  if (shrink) ASSERT_EQ(::truncate(x_.path().c_str(), size), 0);
+  const ManagerStats before = mman->stats();
+  {
+    ASSERT_OK_AND_ASSIGN(SlidingCursor s, mman->MakeSlidingCursor(x_.path()));
+    EXPECT_EQ(s.size(), size);
+    ASSERT_OK_AND_ASSIGN(uint8_t b, s.At(5));
+    EXPECT_EQ(b, x_.bytes()[5]);
+    if (!shrink) {
+      ASSERT_OK_AND_ASSIGN(FixedCursor e,
+                           mman->MakeCursor(x_.path(), 7 * kPage + 9));
+      EXPECT_EQ(Str(e.buffer()), x_.Range(7 * kPage + 9, kPage - 9));
+    }
+  }
+  EXPECT_EQ(mman->stats().cursor_hits, before.cursor_hits + (shrink ? 1 : 2));
+  seam.Release();
+  loader.join();
+  ASSERT_OK(blocked);
+  EXPECT_EQ(Str(blocked->buffer()), x_.Range(3 * kPage + 10, 100));
+  // Window 3 again: the loader's region if it is cached, a new one if not.
+  const ManagerStats mid = mman->stats();
+  ASSERT_OK_AND_ASSIGN(FixedCursor again,
+                       mman->MakeCursor(x_.path(), 3 * kPage + 10, 10));
+  EXPECT_EQ(Str(again.buffer()), x_.Range(3 * kPage + 10, 10));
+  EXPECT_EQ(again.buffer().data() == blocked->buffer().data(), !shrink);
+  EXPECT_EQ(mman->stats().cursor_misses, mid.cursor_misses + (shrink ? 1 : 0));
+}
+
+TEST_F(EngineConcurrencyTest, CursorsNeedingOnlyANewSizeDoNotWaitForAnMmap) {
+  OnlyANewSizeBesideABlockedMmap(/*shrink=*/false);
+}
+
+TEST_F(EngineConcurrencyTest, AShrinkSeenDuringAnMmapLeavesItsRegionUncached) {
+  OnlyANewSizeBesideABlockedMmap(/*shrink=*/true);
 }
 
 TEST_F(EngineConcurrencyTest, ThreadNeedingTheWindowBeingMappedGetsTheSameOne) {

@@ -3,6 +3,9 @@
 // hold cursors. Every byte read is checked; descriptors and mapped bytes
 // return to where they started. Meant to run under --config=tsan as well.
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -314,6 +317,76 @@ TEST_P(StressTest, DestroyManagerWhileOtherThreadsHoldCursors) {
   }
   EXPECT_GE(fixed_made.load(), 1);
   EXPECT_EQ(sliding_made.load(), kThreads);  // a sliding cursor maps lazily
+  EXPECT_EQ(CountOpenFds(), baseline);
+}
+
+TEST_P(StressTest, ReadersWhileAFileGrows) {
+  // One thread writes a file a page at a time past its end while the others
+  // make whole-file sliding cursors and fixed cursors reaching its end: they
+  // ask the file for its new size while others load it. Every byte they
+  // see is the file's, and the sizes a thread sees never go backwards.
+  const StressParams p = GetParam();
+  const TestFile file = TestFile::Random("grows", 8 * kPage, 400);
+  ASSERT_EQ(::truncate(file.path().c_str(), 2 * kPage), 0);
+  const size_t baseline = CountOpenFds();
+  std::unique_ptr<MemmapManager> mman = MakeManager(p);
+  std::atomic<int> reads{0};
+  std::atomic<int> readers_done{0};
+  std::vector<std::thread> threads;
+  for (int t = 1; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937_64 rng(500 + static_cast<uint64_t>(t));
+      uint64_t last_size = 0;
+      for (int step = 0; step < 300; ++step) {
+        absl::StatusOr<SlidingCursor> s = mman->MakeSlidingCursor(file.path());
+        ASSERT_OK(s);
+        EXPECT_GE(s->size(), last_size);
+        EXPECT_LE(s->size(), file.size());
+        last_size = s->size();
+        const uint64_t i = rng() % s->size();
+        const uint64_t len = std::min<uint64_t>(s->size() - i, kPage + 7);
+        std::string got;
+        absl::Status read =
+            s->ForEachChunk(i, len, [&got](absl::Span<const uint8_t> chunk) {
+              got.append(chunk.begin(), chunk.end());
+            });
+        EXPECT_TRUE(Acceptable(read, p.hard, false)) << read;
+        if (read.ok()) EXPECT_EQ(got, file.Range(i, len));
+        const uint64_t tail = std::min<uint64_t>(last_size, 100);
+        absl::StatusOr<FixedCursor> c =
+            mman->MakeCursor(file.path(), last_size - tail);
+        EXPECT_TRUE(Acceptable(c.status(), p.hard, false)) << c.status();
+        if (c.ok()) {
+          EXPECT_GE(c->file_size(), last_size);
+          EXPECT_EQ(Str(c->buffer()), file.Range(c->ofs(), c->size()));
+        }
+        ++reads;
+      }
+      ++readers_done;
+    });
+  }
+  {
+    const int fd = ::open(file.path().c_str(), O_WRONLY);
+    ASSERT_GE(fd, 0);
+    for (uint64_t page = 2; page < 8; ++page) {
+      // Some reads of each size (unless the readers are done).
+      const int target = reads.load() + 20;
+      while (reads.load() < target && readers_done.load() < kThreads - 1) {
+        std::this_thread::yield();
+      }
+      const uint8_t* bytes = file.bytes().data() + page * kPage;
+      ASSERT_EQ(::pwrite(fd, bytes, kPage, static_cast<off_t>(page * kPage)),
+                static_cast<ssize_t>(kPage));
+    }
+    ::close(fd);
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(reads.load(), (kThreads - 1) * 300);
+  EXPECT_EQ(mman->num_open_cursors(), 0u);
+  ASSERT_OK_AND_ASSIGN(SlidingCursor all, mman->MakeSlidingCursor(file.path()));
+  EXPECT_EQ(all.size(), file.size());
+  mman->Collect();
+  EXPECT_EQ(mman->num_open_regions(), 0u);
   EXPECT_EQ(CountOpenFds(), baseline);
 }
 

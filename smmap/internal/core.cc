@@ -107,7 +107,7 @@ void Core::LockFileLocked(FileEntry* file, Deferred* deferred) {
       return 0;
     });
   }
-  file->busy = true;
+  ++file->busy;
 }
 
 FileEntry* Core::LockNamedLocked(const FileRef& file, Deferred* deferred) {
@@ -121,17 +121,23 @@ FileEntry* Core::LockNamedLocked(const FileRef& file, Deferred* deferred) {
 }
 
 void Core::UnlockFileLocked(FileEntry* file) {
-  file->busy = false;
+  --file->busy;
   file->load_mu.unlock();
   SignalReleasedLocked();  // its descriptor may be closed now
 }
 
 void Core::EndLoadLocked(FileEntry* file, Deferred* deferred) {
   UnlockFileLocked(file);
+  KeepFdBudgetLocked(file, deferred);
+}
+
+void Core::KeepFdBudgetLocked(FileEntry* file, Deferred* deferred) {
   if (closed_ || !file->attached) {
     // A closed (or destroyed) manager caches no descriptor, nor does a
-    // detached (purged, replaced) file.
-    if (file->owned_fd.valid()) files_.CloseFd(file, &deferred->releases);
+    // detached (purged, replaced) file: the last thread using it closes it.
+    if (file->owned_fd.valid() && !file->busy) {
+      files_.CloseFd(file, &deferred->releases);
+    }
   } else {
     files_.CloseIdleFds(config_.max_open_files, /*evicting=*/true, closed_,
                         &deferred->releases);
@@ -146,14 +152,16 @@ absl::Status Core::MakeFixed(const FileRef& file, uint64_t offset,
   mu_.Lock();
   // The fast path defers nothing. (No entry exists for a name CheckName()
   // refuses, so it looks for the name first.)
-  if (TryFixedFromCacheLocked(file, offset, size, cursor)) {
+  FileEntry* cached_at_end = nullptr;
+  if (TryFixedFromCacheLocked(file, offset, size, cursor, &cached_at_end)) {
     mu_.Unlock();
     return absl::OkStatus();
   }
   absl::Status status = CheckName(file);
   Deferred deferred;
   if (status.ok()) {
-    status = MakeFixedLocked(file, offset, size, cursor, &deferred);
+    status =
+        MakeFixedLocked(file, offset, size, cached_at_end, cursor, &deferred);
   }
   mu_.Unlock();
   Finish(this, deferred);
@@ -161,18 +169,22 @@ absl::Status Core::MakeFixed(const FileRef& file, uint64_t offset,
 }
 
 bool Core::TryFixedFromCacheLocked(const FileRef& file, uint64_t offset,
-                                   uint64_t size, FixedBinding* cursor) {
+                                   uint64_t size, FixedBinding* cursor,
+                                   FileEntry** cached_at_end) {
   if (closed_) return false;
   FileEntry* entry = files_.Find(file);
   if (entry == nullptr || offset >= entry->size) return false;
   const uint64_t index = geometry_.WindowIndex(offset);
   const uint64_t end = std::min(RequestEnd(*entry, offset, size),
                                 geometry_.WindowEnd(index, entry->size));
-  // A cursor reaching the end of the file as known takes the slow path,
-  // which looks at the file's current size first.
-  if (!config_.immutable_files && end >= entry->size) return false;
   Region* region = regions_.Find(*entry, index, end);
   if (region == nullptr) return false;
+  if (!config_.immutable_files && end >= entry->size) {
+    // Reaching the end of the file as known: the slow path looks at the
+    // file's current size first.
+    *cached_at_end = entry;
+    return false;
+  }
   ++cursor_hits_;
   regions_.Pin(region);  // keeps the entry alive too: no reference needed
   BindFixedLocked(entry, region, offset, size, cursor);
@@ -199,13 +211,19 @@ void Core::BindFixedLocked(FileEntry* entry, Region* region, uint64_t offset,
 }
 
 absl::Status Core::MakeFixedLocked(const FileRef& file, uint64_t offset,
-                                   uint64_t size, FixedBinding* cursor,
-                                   Deferred* deferred) {
+                                   uint64_t size, FileEntry* cached_at_end,
+                                   FixedBinding* cursor, Deferred* deferred) {
   if (closed_) return ClosedManager("MakeCursor", NameOf(file));
+  absl::Status status;
+  if (cached_at_end != nullptr &&
+      TryFixedAfterSizeLocked(cached_at_end, offset, size, cursor, &status,
+                              deferred)) {
+    return status;
+  }
   // The operation's reference.
   FileEntry* entry = LockNamedLocked(file, deferred);
   const bool fresh = !entry->examined;
-  absl::Status status = ExamineLocked(entry, deferred);
+  status = ExamineLocked(entry, deferred);
   if (status.ok()) {
     status = LoadFixedLocked(&entry, offset, size, fresh, cursor, deferred);
   }
@@ -214,6 +232,25 @@ absl::Status Core::MakeFixedLocked(const FileRef& file, uint64_t offset,
   // empty file keeps the reference.
   if (!status.ok() || cursor->region != nullptr) UnrefLocked(entry, deferred);
   return status;
+}
+
+bool Core::TryFixedAfterSizeLocked(FileEntry* entry, uint64_t offset,
+                                   uint64_t size, FixedBinding* cursor,
+                                   absl::Status* status, Deferred* deferred) {
+  if (!entry->owned_fd.valid()) return false;  // a load reopens the path
+  ++entry->refs;                               // the operation's
+  *status =
+      CheckOffsetUnloadedLocked(entry, offset, /*reaches_end=*/true, deferred);
+  if (status->ok() && entry->size == 0) {
+    // Emptied meanwhile: the empty cursor, which keeps the reference.
+    BindFixedLocked(entry, nullptr, offset, size, cursor);
+    return true;
+  }
+  Region* region = status->ok() ? TryHitLocked(*entry, offset, size) : nullptr;
+  if (region != nullptr) BindFixedLocked(entry, region, offset, size, cursor);
+  UnrefLocked(entry, deferred);  // a region keeps the entry
+  // Served, or failed; else the new size needs another region: load it.
+  return region != nullptr || !status->ok();
 }
 
 absl::Status Core::LoadFixedLocked(FileEntry** entry, uint64_t offset,
@@ -266,11 +303,19 @@ absl::Status Core::MakeSlidingLocked(const FileRef& file, uint64_t offset,
   // The operation's reference, handed to the cursor.
   FileEntry* entry = files_.Find(file);
   if (entry != nullptr && entry->examined &&
-      KnownSizeSuffices(*entry, offset, reaches_end(*entry))) {
-    // Nothing to load, so no wait for the file's lock, which a loader of
-    // another window may hold across its mmap.
-    SMMAP_RETURN_IF_ERROR(CheckGreedyLimit(*entry));
+      (KnownSizeSuffices(*entry, offset, reaches_end(*entry)) ||
+       entry->owned_fd.valid())) {
+    // Nothing to load but maybe a new size, which the file's descriptor
+    // gives: no wait for the file's lock, which a loader of another window
+    // may hold across its mmap.
     ++entry->refs;
+    absl::Status status =
+        CheckOffsetUnloadedLocked(entry, offset, reaches_end(*entry), deferred);
+    if (status.ok()) status = CheckGreedyLimit(*entry);
+    if (!status.ok()) {
+      UnrefLocked(entry, deferred);
+      return status;
+    }
   } else {
     entry = LockNamedLocked(file, deferred);
     bool fresh = !entry->examined;

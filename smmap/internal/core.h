@@ -12,7 +12,7 @@
 // Thread-safe. No thread waits on another thread's system calls unless it
 // needs a region, size or descriptor of the same file that is not there yet,
 // or a descriptor slot that every other loader holds (see "descriptors"
-// below). Two kinds of lock, always taken in this order:
+// below). Three kinds of lock, always taken in this order:
 //
 //  1. FileEntry::load_mu, one per file: held by the one thread at a time that
 //     *loads* for that file, that is, runs its system calls (stat, open,
@@ -22,9 +22,15 @@
 //     a stalled file system stalls only the threads that need a new region,
 //     size or descriptor of that file. A request reaching the end of a file
 //     as known needs a new size (growth is seen that way; CheckOffsetLocked())
-//     unless files are immutable, even when its region is cached. A new
-//     sliding cursor that needs no new size takes no file lock.
-//  2. Core::mu_, the manager lock: guards the file table, the region cache
+//     unless files are immutable, even when its region is cached. A request
+//     whose region is cached, or a new sliding cursor, takes no load lock:
+//     if it needs a new size and the manager holds a descriptor of the
+//     file, it asks that descriptor (CheckOffsetUnloadedLocked()).
+//  2. FileEntry::size_mu, one per file: held from an lseek of the file's
+//     descriptor for its size until that size is applied, by a loader or
+//     by a thread that needs only the size, so that sizes are applied in
+//     the order they were read.
+//  3. Core::mu_, the manager lock: guards the file table, the region cache
 //     (and the FileEntry and Region fields they mark (mu)), and the Core's
 //     own counters. It is held for short critical sections only, and never
 //     across a system call: a loader releases it around each call
@@ -63,9 +69,9 @@
 //    taken; descriptors being opened or closed hold their slot. So the
 //    manager never holds more than max(max_open_files, 1) descriptors, not
 //    even during a call (with max_open_files 0, one is open while it maps
-//    and none between calls). A descriptor in use by a loader
-//    (FileEntry::busy) is never closed under it, so at most that many files
-//    are loading at once: a loader that finds every slot busy waits
+//    and none between calls). A descriptor in use by a loader, or asked for
+//    a size (FileEntry::busy), is never closed under it, so at most that
+//    many files are loading at once: a loader that finds every slot busy waits
 //    (released_cv_) for one to go idle, and a stalled file system can stall it
 //    that way. Raise max_open_files to let more files load at once.
 //
@@ -90,8 +96,12 @@
 //    lock then load themselves and meet their own error, or succeed;
 //  - the ENOMEM and EMFILE retries evict and close what is unused when they
 //    hold the lock again, not what was unused before the failing call;
-//  - one file's size is only ever written by its loader, so an older size
-//    (fstat or lseek) never undoes a newer one;
+//  - one file's size is written by its loader (fstat, while no other thread
+//    uses the descriptor) or under size_mu (lseek), so an older size never
+//    undoes a newer one;
+//  - a file that shrinks while a loader maps one of its windows (another
+//    thread read the new size meanwhile): the new region, reaching beyond
+//    the end, goes to the loader's cursor only and is never cached;
 //  - two threads opening one path: the second finds the first's entry, still
 //    being examined, and waits on its file lock: one descriptor per file;
 //  - a thread that waited on an entry that was meanwhile detached (the file
@@ -314,24 +324,44 @@ class Core final {
   // closes the file's own descriptor).
   void EndLoadLocked(FileEntry* file, Deferred* deferred)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // After a thread stopped using `file`'s descriptor: keeps the descriptor
+  // budget, or, on a closed manager or for a detached file, closes the
+  // file's own descriptor if no other thread uses it.
+  void KeepFdBudgetLocked(FileEntry* file, Deferred* deferred)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SignalReleasedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (release_waiters_ > 0) released_cv_.SignalAll();
   }
 
   // --- Operations, under mu_ ----------------------------------------------
   // The fast path of MakeFixed(): true if a cached region serves the request
-  // (no system call, nothing to defer).
+  // (no system call, nothing to defer). A request whose region is cached
+  // but reaches the end of the file as known needs the file's size first:
+  // false, with its entry in `*cached_at_end`.
   bool TryFixedFromCacheLocked(const FileRef& file, uint64_t offset,
-                               uint64_t size, FixedBinding* cursor)
+                               uint64_t size, FixedBinding* cursor,
+                               FileEntry** cached_at_end)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The next path of MakeFixed(), for a request reaching the end of
+  // `entry` as known whose region is cached: it asks the file's descriptor
+  // for the size with no load lock (CheckOffsetUnloadedLocked()). True if
+  // that served the request or failed (`*status`); false if the request
+  // needs a load (its region not cached with the new size, or no
+  // descriptor of ours).
+  bool TryFixedAfterSizeLocked(FileEntry* entry, uint64_t offset, uint64_t size,
+                               FixedBinding* cursor, absl::Status* status,
+                               Deferred* deferred)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Points an open `cursor` at [offset, offset + size) of `region` (nullptr
   // for an empty file), taking over a reference on `entry`.
   void BindFixedLocked(FileEntry* entry, Region* region, uint64_t offset,
                        uint64_t size, FixedBinding* cursor)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The slow path of MakeFixed(); `cached_at_end` as
+  // TryFixedFromCacheLocked() left it.
   absl::Status MakeFixedLocked(const FileRef& file, uint64_t offset,
-                               uint64_t size, FixedBinding* cursor,
-                               Deferred* deferred)
+                               uint64_t size, FileEntry* cached_at_end,
+                               FixedBinding* cursor, Deferred* deferred)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Loads what a fixed cursor on [offset, offset + size) of `*entry` needs
   // and binds it. REQUIRES: the caller loads `*entry`.
@@ -388,11 +418,20 @@ class Core final {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return offset < file.size && !(reaches_end && !config_.immutable_files);
   }
+  // CheckOffsetLocked() without the file's load lock, for an examined file
+  // with a descriptor of ours: a request that needs only a new size asks
+  // that descriptor for it (lseek, under size_mu) and does not wait for
+  // another thread's load of the file, which may be an mmap of another
+  // window. REQUIRES: a reference on `entry`; entry->owned_fd open.
+  absl::Status CheckOffsetUnloadedLocked(FileEntry* entry, uint64_t offset,
+                                         bool reaches_end, Deferred* deferred)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // OK if `offset` is inside `*entry` (or 0 of an empty file). Unless
   // `*fresh` (the size was just read), refreshes the file's size first (and
   // sets `*fresh`) when the offset lies beyond what was known, or when the
   // request `reaches_end` of what was known (unless files are immutable),
-  // so that growth is seen. REQUIRES: the caller loads `*entry`.
+  // so that growth is seen. REQUIRES: the caller loads `*entry`
+  // (or CheckOffsetUnloadedLocked() uses its descriptor).
   absl::Status CheckOffsetLocked(FileEntry** entry, uint64_t offset,
                                  bool reaches_end, bool may_switch, bool* fresh,
                                  Deferred* deferred)

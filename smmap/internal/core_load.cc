@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <limits>
+#include <mutex>
 #include <string>
 #include <utility>
 
@@ -168,6 +169,23 @@ absl::Status Core::CheckOffsetLocked(FileEntry** entry, uint64_t offset,
   return status;
 }
 
+absl::Status Core::CheckOffsetUnloadedLocked(FileEntry* entry, uint64_t offset,
+                                             bool reaches_end,
+                                             Deferred* deferred) {
+  if (KnownSizeSuffices(*entry, offset, reaches_end)) return absl::OkStatus();
+  ++entry->busy;  // nobody closes the descriptor meanwhile
+  bool fresh = false;
+  // RefreshLocked() only asks the descriptor for the size (under size_mu):
+  // the entry cannot switch.
+  absl::Status status =
+      CheckOffsetLocked(&entry, offset, reaches_end,
+                        /*may_switch=*/false, &fresh, deferred);
+  --entry->busy;
+  SignalReleasedLocked();  // its descriptor may be closed now
+  KeepFdBudgetLocked(entry, deferred);
+  return status;
+}
+
 void Core::SetSizeLocked(FileEntry* file, uint64_t size, Deferred* deferred) {
   if (size < file->size) {
     regions_.DetachBeyond(file, size, &deferred->releases,
@@ -184,10 +202,16 @@ absl::Status Core::RefreshLocked(FileEntry** entry, bool may_switch,
   if (file->owned_fd.valid()) {
     // busy: nobody closes the descriptor while mu_ is released. What it
     // denotes cannot change while it is open (it was examined when
-    // opened), so only its size is asked for.
+    // opened), so only its size is asked for, under size_mu until the size
+    // is applied: threads that are not loading may ask for it too
+    // (CheckOffsetUnloadedLocked()).
     const int fd = file->owned_fd.get();
     uint64_t size = 0;
-    if (int err = Unlocked(deferred, [&] { return os::FileSize(fd, &size); })) {
+    std::unique_lock<std::mutex> sizing(file->size_mu, std::defer_lock);
+    if (int err = Unlocked(deferred, [&] {
+          sizing.lock();
+          return os::FileSize(fd, &size);
+        })) {
       return os::ErrnoStatus(err, absl::StrCat("lseek(", file->path, ")"));
     }
     files_.Touch(file);
@@ -246,7 +270,7 @@ absl::Status Core::RefreshLocked(FileEntry** entry, bool may_switch,
   FileEntry* replacement = files_.FindOrAdd(file->ref());
   while (!replacement->load_mu.try_lock()) {
   }
-  replacement->busy = true;
+  ++replacement->busy;
   SetIdentityLocked(replacement, std::move(reopened), info);
   // The caller's reference and load move to the replacement.
   UnlockFileLocked(file);
@@ -410,8 +434,16 @@ absl::StatusOr<Region*> Core::MapRegionLocked(FileEntry* file, uint64_t index,
     deferred->advice = AdviceFlag(config_.advice);
     deferred->populate = config_.populate;
   }
-  return regions_.Insert(file, index, begin, Mapping(addr, length),
-                         &deferred->releases, Dropped{this, deferred});
+  Region* region =
+      regions_.Insert(file, index, begin, Mapping(addr, length),
+                      &deferred->releases, Dropped{this, deferred});
+  if (region->attached && region->end() > file->size) {
+    // The file shrank while it was mapped (another thread asked for its
+    // size meanwhile: CheckOffsetUnloadedLocked()). New requests must not
+    // find bytes beyond the end; this one's cursor keeps the region.
+    regions_.Detach(region, &deferred->releases, Dropped{this, deferred});
+  }
+  return region;
 }
 
 }  // namespace internal

@@ -11,7 +11,8 @@
 // thread holding the entry's load_mu while it also holds the owner's lock,
 // so either lock suffices to read them; owned_fd is the exception (others
 // close it under the owner's lock while the entry is not busy), so read it
-// under the owner's lock.
+// under the owner's lock. `size` is written under the owner's lock and
+// size_mu: read it under the owner's lock.
 
 #ifndef SMMAP_INTERNAL_FILE_TABLE_H_
 #define SMMAP_INTERNAL_FILE_TABLE_H_
@@ -41,7 +42,10 @@ struct FileEntry {
   uint64_t device = 0;    // (load) identity, checked whenever the file is
   uint64_t inode = 0;     //        re-examined (see os::FileInfo)
   uint64_t birth_ns = 0;  //
-  uint64_t size = 0;      // (load) as of the last fstat or lseek
+  // (mu) As of the last fstat or lseek, written by the thread that made it:
+  // a loader (holding load_mu), or for an lseek of owned_fd, any thread
+  // holding size_mu.
+  uint64_t size = 0;
   // (load) Whether the file was found to be a regular file and its identity
   // and size were read. A new entry is not examined until its first loader
   // has done so; if that fails, the next thread to load tries again.
@@ -50,8 +54,9 @@ struct FileEntry {
   // entry is detached when the name turned out to denote another file, or
   // when the caller purged it.
   bool attached = true;
-  // (mu) A loader holds load_mu and may use owned_fd: nobody closes it.
-  bool busy = false;
+  // (mu) Threads using owned_fd, which nobody closes meanwhile: the loader
+  // (holding load_mu) and threads asking it for the size (holding size_mu).
+  int busy = 0;
   // (mu) The RegionCache's: attached regions by window index, and the
   // number of live regions (attached or not).
   absl::flat_hash_map<uint64_t, Region*> regions;
@@ -64,6 +69,12 @@ struct FileEntry {
   // std::mutex, not annotated: the analysis cannot follow a lock that moves
   // to another entry or is taken with the owner's lock released.
   std::mutex load_mu;
+  // Serialises the lseeks of owned_fd for the file's size, from the call
+  // until the size is applied, so that an older size never overwrites a
+  // newer one. (A size is read otherwise, by fstat, only by a loader while
+  // no thread uses owned_fd.) Taken after load_mu if that is held, and
+  // before the owner's lock.
+  std::mutex size_mu;
 
   int fd() const { return caller_fd >= 0 ? caller_fd : owned_fd.get(); }
   FileRef ref() const {
