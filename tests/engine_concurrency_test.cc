@@ -1,23 +1,19 @@
 // The engine's concurrency contract (smmap/internal/core.h), proven through
-// the os seam: a fault injector blocks one system call on a latch, and the
-// test checks what other threads can do meanwhile. Nothing here depends on
-// timing: every wait is on a latch or a join.
+// the os seam (tests/blocking_seam.h): a fault injector blocks one system
+// call on a latch, and the test checks what other threads can do meanwhile.
+// Nothing here depends on timing: every wait is on a latch or a join.
 
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <functional>
 #include <memory>
-#include <mutex>
-#include <optional>
 #include <string>
 #include <thread>
-#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -27,6 +23,7 @@
 #include "gtest/gtest.h"
 #include "smmap/internal/os.h"
 #include "smmap/manager.h"
+#include "tests/blocking_seam.h"
 #include "tests/scripted_faults.h"
 #include "tests/status_matchers.h"
 #include "tests/test_files.h"
@@ -34,123 +31,19 @@
 namespace smmap {
 namespace {
 
-using ::smmap::internal::os::FaultInjector;
-using ::smmap::internal::os::SetFaultInjector;
 using ::smmap::internal::os::Syscall;
-using ::smmap::testing::CountOpenFds;
+using ::smmap::testing::BlockingSeam;
 using ::smmap::testing::kPage;
+using ::smmap::testing::kWindow;
+using ::smmap::testing::MakeInThread;
 using ::smmap::testing::ScriptedFaults;
 using ::smmap::testing::Str;
 using ::smmap::testing::TestFile;
+using ::smmap::testing::Tiling;
 using ::testing::HasSubstr;
 
-const uint64_t kWindow = 2 * kPage;  // regions start every page
-
-// A one-shot event.
-class Latch {
- public:
-  void Open() {
-    std::lock_guard<std::mutex> lock(mu_);
-    open_ = true;
-    cv_.notify_all();
-  }
-  void Wait() {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [this] { return open_; });
-  }
-  bool is_open() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return open_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool open_ = false;
-};
-
-// Blocks the first call of one system call made after Arm(), until
-// Release(); that call then fails with the given errno (0: it runs). Every
-// other call runs. Also records the most descriptors the process had open
-// when a manager called open().
-class BlockingSeam final : public FaultInjector {
- public:
-  BlockingSeam() : baseline_fds_(CountOpenFds()) { SetFaultInjector(this); }
-  ~BlockingSeam() override {
-    Release();
-    SetFaultInjector(nullptr);
-  }
-
-  void Arm(Syscall call, int err = 0) {
-    std::lock_guard<std::mutex> lock(mu_);
-    armed_ = call;
-    err_ = err;
-  }
-  // Waits until the armed call is blocked.
-  void WaitBlocked() { blocked_.Wait(); }
-  void Release() { released_.Open(); }
-  // The most descriptors open beyond the baseline when open() was called.
-  size_t most_fds_at_open() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return most_fds_at_open_;
-  }
-
-  int BeforeCall(Syscall call) override {
-    bool block = false;
-    int err = 0;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (call == Syscall::kOpen) {
-        const size_t fds = CountOpenFds() - baseline_fds_;
-        most_fds_at_open_ = std::max(most_fds_at_open_, fds);
-      }
-      if (armed_ && *armed_ == call) {
-        armed_.reset();
-        block = true;
-        err = err_;
-      }
-    }
-    if (!block) return 0;
-    blocked_.Open();
-    released_.Wait();
-    return err;
-  }
-
- private:
-  const size_t baseline_fds_;
-  std::mutex mu_;
-  std::optional<Syscall> armed_;
-  int err_ = 0;
-  size_t most_fds_at_open_ = 0;
-  Latch blocked_;
-  Latch released_;
-};
-
-std::unique_ptr<TilingMemmapManager> Tiling(uint64_t max_files = 8,
-                                            uint64_t budget_windows = 64,
-                                            bool hard = false) {
-  ManagerOptions options;
-  options.window_size = kWindow;
-  options.max_memory_size = budget_windows * kWindow;
-  options.max_open_files = max_files;
-  options.hard_limits = hard;
-  return std::move(*TilingMemmapManager::Create(options));
-}
-
-class EngineConcurrencyTest : public ::testing::Test {
+class EngineConcurrencyTest : public ::smmap::testing::EngineSeamTest {
  protected:
-  EngineConcurrencyTest()
-      : x_(TestFile::Random("x", 8 * kPage, 1)),
-        y_(TestFile::Random("y", 8 * kPage, 2)),
-        z_(TestFile::Random("z", 4 * kPage, 3)),
-        fds_(CountOpenFds()) {}
-  ~EngineConcurrencyTest() override { EXPECT_EQ(CountOpenFds(), fds_); }
-
-  // Maps window 0 of `file` and leaves it cached, unused.
-  static void Cache(MemmapManager& mman, const TestFile& file) {
-    ASSERT_OK(mman.MakeCursor(file.path(), 0, 16));
-  }
-
   // What another thread must be able to do while one is blocked in a system
   // call for file x_: hits on x_ and y_, a whole new file (z_), sliding
   // reads of cached regions, and the observers.
@@ -184,7 +77,6 @@ class EngineConcurrencyTest : public ::testing::Test {
 
   void LoadBlockedIn(MemmapManager& mman, Syscall call);
   void PurgeDuringARefresh(bool another_loads);
-  void SoftOverrunBesideABlockedLoad(int err);
   void OnlyANewSizeBesideABlockedMmap(bool shrink);
 
   // Leaves window 0 of `file` cached with its descriptor closed, so that
@@ -210,36 +102,7 @@ class EngineConcurrencyTest : public ::testing::Test {
           fresh->begin() + static_cast<std::ptrdiff_t>(ofs + 100));
     };
   }
-
-  // With a hard budget of one window that a loader blocked in mmap has
-  // reserved: nothing is cached, used or collectable, and a loader of y_
-  // fails at once with a message that says why.
-  void OnlyTheReservation(MemmapManager& mman) {
-    EXPECT_EQ(mman.Collect(), 0u);
-    EXPECT_EQ(mman.num_open_regions(), 0u);
-    EXPECT_EQ(mman.num_used_regions(), 0u);
-    EXPECT_EQ(mman.mapped_memory_size(), 0u);
-    EXPECT_THAT(mman.MakeCursor(y_.path(), 0, 10).status(),
-                StatusIs(absl::StatusCode::kResourceExhausted,
-                         HasSubstr(std::to_string(kWindow) +
-                                   " bytes are being mapped")));
-  }
-
-  TestFile x_;
-  TestFile y_;
-  TestFile z_;
-  const size_t fds_;
 };
-
-// A cursor of x_ at window 3, which is not cached, made in another thread.
-std::thread MakeInThread(MemmapManager& mman, const TestFile& file,
-                         uint64_t offset, absl::StatusOr<FixedCursor>& out,
-                         std::atomic<bool>* done = nullptr) {
-  return std::thread([&mman, &file, offset, &out, done] {
-    out = mman.MakeCursor(file.path(), offset, 100);
-    if (done != nullptr) done->store(true);
-  });
-}
 
 // Maps window 3 of x_ in another thread, blocked in `call`, while this one
 // checks OthersGoOn(); then lets the loader finish and checks its cursor.
@@ -552,159 +415,6 @@ TEST_F(EngineConcurrencyTest, PurgeDuringARefreshFollowsTheName) {
 
 TEST_F(EngineConcurrencyTest, PurgeDuringARefreshFollowsTheNameToANewEntry) {
   PurgeDuringARefresh(/*another_loads=*/false);
-}
-
-TEST_F(EngineConcurrencyTest, ARegionBeingMappedIsReservedNotCached) {
-  // A hard budget of one window, reserved by the blocked loader: nothing
-  // else fits, Collect() does not see the region, and the message says why.
-  auto mman = Tiling(/*max_files=*/8, /*budget_windows=*/1, /*hard=*/true);
-  BlockingSeam seam;
-  seam.Arm(Syscall::kMmap);
-  absl::StatusOr<FixedCursor> blocked;
-  std::thread loader = MakeInThread(*mman, x_, 3 * kPage + 10, blocked);
-  seam.WaitBlocked();
-  OnlyTheReservation(*mman);
-  seam.Release();
-  loader.join();
-  ASSERT_OK(blocked);
-  EXPECT_EQ(mman->mapped_memory_size(), kWindow);
-  EXPECT_EQ(mman->num_used_regions(), 1u);
-}
-
-TEST_F(EngineConcurrencyTest, ARegionBeingMappedOverIsCountedOnce) {
-  // The blocked loader maps over the unused region it evicted. Its range
-  // holds the old pages or the new, and is counted once, as the loader's
-  // reservation: no longer cached or unmapping, so that a hard budget's
-  // other loaders fail at once rather than wait for this mmap.
-  auto mman = Tiling(/*max_files=*/8, /*budget_windows=*/1, /*hard=*/true);
-  const uint8_t* old = nullptr;
-  {
-    ASSERT_OK_AND_ASSIGN(FixedCursor c, mman->MakeCursor(x_.path(), 0, 16));
-    old = c.buffer().data();
-  }
-  BlockingSeam seam;
-  seam.Arm(Syscall::kMmap);
-  absl::StatusOr<FixedCursor> blocked;
-  std::thread loader = MakeInThread(*mman, x_, 3 * kPage, blocked);
-  seam.WaitBlocked();
-  OnlyTheReservation(*mman);
-  seam.Release();
-  loader.join();
-  ASSERT_OK(blocked);
-  EXPECT_EQ(blocked->buffer().data(), old);
-  EXPECT_EQ(Str(blocked->buffer()), x_.Range(3 * kPage, 100));
-  const ManagerStats stats = mman->stats();
-  EXPECT_EQ(stats.regions_unmapped, 1u);
-  EXPECT_EQ(stats.peak_mapped_bytes, kWindow);
-  EXPECT_EQ(mman->mapped_memory_size(), kWindow);
-}
-
-// Under a soft budget of one window, reserved by a loader blocked in mmap,
-// another thread maps a region of y_: over the budget only if the blocked
-// mmap succeeds. The overrun is counted once, when the second region is
-// mapped, and not at all if the blocked mmap fails with `err`.
-void EngineConcurrencyTest::SoftOverrunBesideABlockedLoad(int err) {
-  auto mman = Tiling(/*max_files=*/8, /*budget_windows=*/1, /*hard=*/false);
-  BlockingSeam seam;
-  seam.Arm(Syscall::kMmap, err);
-  absl::StatusOr<FixedCursor> blocked;
-  std::thread loader = MakeInThread(*mman, x_, 3 * kPage + 10, blocked);
-  seam.WaitBlocked();
-  ASSERT_OK_AND_ASSIGN(FixedCursor c, mman->MakeCursor(y_.path(), 0, 10));
-  EXPECT_EQ(Str(c.buffer()), y_.Range(0, 10));
-  EXPECT_EQ(mman->stats().soft_budget_overruns, 0u);  // one window mapped
-  seam.Release();
-  loader.join();
-  const ManagerStats stats = mman->stats();
-  EXPECT_EQ(blocked.ok(), err == 0);
-  EXPECT_EQ(stats.map_failures, err == 0 ? 0u : 1u);
-  EXPECT_EQ(stats.regions_mapped, err == 0 ? 2u : 1u);
-  EXPECT_EQ(stats.peak_mapped_bytes, (err == 0 ? 2 : 1) * kWindow);
-  EXPECT_EQ(stats.soft_budget_overruns, err == 0 ? 1u : 0u);
-}
-
-TEST_F(EngineConcurrencyTest, SoftOverrunIsCountedOnceBothAreMapped) {
-  SoftOverrunBesideABlockedLoad(0);
-}
-
-TEST_F(EngineConcurrencyTest, SoftOverrunIsNotCountedForAFailedMmap) {
-  SoftOverrunBesideABlockedLoad(EIO);
-}
-
-TEST_F(EngineConcurrencyTest, SlidingReleaseCountsAFailedMunmap) {
-  auto mman = Tiling();
-  ASSERT_OK_AND_ASSIGN(SlidingCursor s, mman->MakeSlidingCursor(x_.path()));
-  ASSERT_OK(s.At(0));
-  mman->Close();  // the region goes when the cursor lets go of it
-  {
-    ScriptedFaults faults;
-    faults.Fail(Syscall::kMunmap, EINVAL, 1, 2);  // the call and its retry
-    s.ReleaseRegion();
-    EXPECT_EQ(faults.fired(), 2);
-  }
-  EXPECT_EQ(mman->stats().unmap_failures, 1u);
-  EXPECT_EQ(mman->num_open_regions(), 0u);
-}
-
-TEST_F(EngineConcurrencyTest,
-       OpeningCloseOnlyTheLeastRecentlyUsedIdleDescriptor) {
-  auto mman = Tiling(/*max_files=*/2);
-  for (const TestFile* file : {&x_, &y_, &z_}) {
-    ASSERT_OK(mman->MakeCursor(file->path(), kPage, 10));
-  }
-  const ManagerStats stats = mman->stats();
-  EXPECT_EQ(mman->num_open_files(), 2u);
-  EXPECT_EQ(stats.files_opened, 3u);
-  EXPECT_EQ(stats.files_closed, 1u);
-  EXPECT_EQ(stats.fd_evictions, 1u);
-  // x_'s went (least recently used): a new region of y_ opens nothing.
-  ASSERT_OK(mman->MakeCursor(y_.path(), 5 * kPage, 10));
-  EXPECT_EQ(mman->stats().files_opened, 3u);
-  ASSERT_OK(mman->MakeCursor(x_.path(), 5 * kPage, 10));
-  EXPECT_EQ(mman->stats().files_opened, 4u);
-}
-
-TEST_F(EngineConcurrencyTest, DescriptorBudgetIsKeptDuringCalls) {
-  for (uint64_t budget : {0, 1, 2}) {
-    SCOPED_TRACE(absl::StrCat("max_open_files ", budget));
-    BlockingSeam seam;  // only counts
-    auto mman = Tiling(budget);
-    for (const TestFile* file : {&x_, &y_, &z_, &x_, &y_}) {
-      ASSERT_OK(mman->MakeCursor(file->path(), kPage, 10));
-      EXPECT_LE(mman->num_open_files(), budget);
-    }
-    // One descriptor is opened at a time; the others held are within the
-    // budget (and none with a budget of 0, where one is open per call).
-    EXPECT_LE(seam.most_fds_at_open(), budget == 0 ? 0 : budget - 1);
-  }
-}
-
-TEST_F(EngineConcurrencyTest, LoaderWaitsForADescriptorSlotInUse) {
-  auto mman = Tiling(/*max_files=*/1);
-  BlockingSeam seam;
-  seam.Arm(Syscall::kMmap);
-  absl::StatusOr<FixedCursor> first;
-  absl::StatusOr<FixedCursor> second;
-  std::atomic<bool> second_done{false};
-  // a holds the only slot (x_'s descriptor) while it maps.
-  std::thread a = MakeInThread(*mman, x_, 10, first);
-  seam.WaitBlocked();
-  std::thread b = MakeInThread(*mman, y_, 10, second, &second_done);
-  {
-    // Cached regions are still served meanwhile (none of x_ yet: window 0
-    // of y_ is what b is after, so read the observers).
-    EXPECT_EQ(mman->num_open_files(), 1u);
-    EXPECT_GE(mman->num_files(), 1u);
-  }
-  EXPECT_FALSE(second_done.load());  // no slot until a is done with it
-  seam.Release();
-  a.join();
-  b.join();
-  ASSERT_OK(first);
-  ASSERT_OK(second);
-  EXPECT_EQ(Str(second->buffer()), y_.Range(10, 100));
-  EXPECT_EQ(seam.most_fds_at_open(), 0u);  // never two at once
-  EXPECT_EQ(mman->num_open_files(), 1u);
 }
 
 }  // namespace

@@ -80,7 +80,7 @@
 // for.
 //
 // Hazards decided here (each has a test through the os seam in
-// tests/engine_concurrency_test.cc):
+// tests/engine_concurrency_test.cc or tests/engine_budgets_test.cc):
 //  - a region being mapped is not in any container until it is mapped: it is
 //    neither used nor unused, Collect() and eviction cannot see it, and only
 //    its bytes are counted, as a reservation;
