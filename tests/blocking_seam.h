@@ -54,9 +54,10 @@ class Latch {
 };
 
 // Blocks the first call of one system call made after Arm(), until
-// Release(); that call then fails with the given errno (0: it runs). Every
-// other call runs. Also records the most descriptors the process had open
-// when a manager called open().
+// Release(); that call then fails with the given errno (0: it runs). Or,
+// after ArmAfterSizeQuery(), blocks the first lseek for a size once it has
+// returned, holding the size it read. Every other call runs. Also records
+// the most descriptors the process had open when a manager called open().
 class BlockingSeam final : public internal::os::FaultInjector {
  public:
   BlockingSeam() : baseline_fds_(CountOpenFds()) {
@@ -71,6 +72,10 @@ class BlockingSeam final : public internal::os::FaultInjector {
     std::lock_guard<std::mutex> lock(mu_);
     armed_ = call;
     err_ = err;
+  }
+  void ArmAfterSizeQuery() {
+    std::lock_guard<std::mutex> lock(mu_);
+    armed_after_size_query_ = true;
   }
   // Waits until the armed call is blocked.
   void WaitBlocked() { blocked_.Wait(); }
@@ -102,11 +107,22 @@ class BlockingSeam final : public internal::os::FaultInjector {
     return err;
   }
 
+  void AfterSizeQuery() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!armed_after_size_query_) return;
+      armed_after_size_query_ = false;
+    }
+    blocked_.Open();
+    released_.Wait();
+  }
+
  private:
   const size_t baseline_fds_;
   std::mutex mu_;
   std::optional<internal::os::Syscall> armed_;
   int err_ = 0;
+  bool armed_after_size_query_ = false;
   size_t most_fds_at_open_ = 0;
   Latch blocked_;
   Latch released_;

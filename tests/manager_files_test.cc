@@ -18,8 +18,10 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "smmap/cursor.h"
+#include "smmap/internal/os.h"
 #include "smmap/manager.h"
 #include "smmap/options.h"
+#include "tests/scripted_faults.h"
 #include "tests/status_matchers.h"
 #include "tests/test_files.h"
 #include "tests/test_managers.h"
@@ -27,9 +29,11 @@
 namespace smmap {
 namespace {
 
+using ::smmap::internal::os::Syscall;
 using ::smmap::testing::CountOpenFds;
 using ::smmap::testing::kPage;
 using ::smmap::testing::RandomBytes;
+using ::smmap::testing::ScriptedFaults;
 using ::smmap::testing::Str;
 using ::smmap::testing::TempPath;
 using ::smmap::testing::TestFile;
@@ -294,9 +298,17 @@ TEST(FilesTest, GrowthIsNoticedByRequestsReachingTheEndEvenWhenCached) {
     file.Rewrite(grown);
     // "As much as possible" and "to the end of the file" see the new end,
     // although the old region is still cached.
-    ASSERT_OK_AND_ASSIGN(FixedCursor whole, mman->MakeCursor(file.path()));
-    EXPECT_EQ(whole.file_size(), grown.size());
-    EXPECT_EQ(whole.ofs_end(), grown.size());
+    absl::StatusOr<FixedCursor> whole;
+    {
+      ScriptedFaults faults;  // counts the calls
+      whole = mman->MakeCursor(file.path());
+      // One lseek for the new size, one mmap for the region it needs.
+      EXPECT_EQ(faults.calls(Syscall::kLseek), 1);
+      EXPECT_EQ(faults.calls(Syscall::kMmap), 1);
+    }
+    ASSERT_OK(whole);
+    EXPECT_EQ(whole->file_size(), grown.size());
+    EXPECT_EQ(whole->ofs_end(), grown.size());
     ASSERT_OK_AND_ASSIGN(SlidingCursor s, mman->MakeSlidingCursor(file.path()));
     EXPECT_EQ(s.size(), grown.size());
     EXPECT_EQ(*s.At(-1), grown.back());

@@ -215,14 +215,28 @@ absl::Status Core::MakeFixedLocked(const FileRef& file, uint64_t offset,
                                    FixedBinding* cursor, Deferred* deferred) {
   if (closed_) return ClosedManager("MakeCursor", NameOf(file));
   absl::Status status;
+  FileEntry* entry = nullptr;  // with the operation's reference
   if (cached_at_end != nullptr &&
-      TryFixedAfterSizeLocked(cached_at_end, offset, size, cursor, &status,
-                              deferred)) {
+      TryFixedAfterSizeLocked(cached_at_end, offset, size, cursor, &entry,
+                              &status, deferred)) {
     return status;
   }
-  // The operation's reference.
-  FileEntry* entry = LockNamedLocked(file, deferred);
-  const bool fresh = !entry->examined;
+  bool fresh = false;
+  if (entry != nullptr) {
+    // Its size was just read: load it without reading it again, unless it
+    // was detached or its descriptor closed while this thread waited.
+    LockFileLocked(entry, deferred);
+    fresh = entry->attached && entry->owned_fd.valid();
+    if (!entry->attached) {
+      UnlockFileLocked(entry);
+      UnrefLocked(entry, deferred);
+      entry = nullptr;
+    }
+  }
+  if (entry == nullptr) {
+    entry = LockNamedLocked(file, deferred);
+    fresh = !entry->examined;
+  }
   status = ExamineLocked(entry, deferred);
   if (status.ok()) {
     status = LoadFixedLocked(&entry, offset, size, fresh, cursor, deferred);
@@ -236,7 +250,8 @@ absl::Status Core::MakeFixedLocked(const FileRef& file, uint64_t offset,
 
 bool Core::TryFixedAfterSizeLocked(FileEntry* entry, uint64_t offset,
                                    uint64_t size, FixedBinding* cursor,
-                                   absl::Status* status, Deferred* deferred) {
+                                   FileEntry** sized, absl::Status* status,
+                                   Deferred* deferred) {
   if (!entry->owned_fd.valid()) return false;  // a load reopens the path
   ++entry->refs;                               // the operation's
   *status =
@@ -247,10 +262,15 @@ bool Core::TryFixedAfterSizeLocked(FileEntry* entry, uint64_t offset,
     return true;
   }
   Region* region = status->ok() ? TryHitLocked(*entry, offset, size) : nullptr;
+  if (status->ok() && region == nullptr) {
+    // The new size needs another region: the caller loads it, with the
+    // reference.
+    *sized = entry;
+    return false;
+  }
   if (region != nullptr) BindFixedLocked(entry, region, offset, size, cursor);
   UnrefLocked(entry, deferred);  // a region keeps the entry
-  // Served, or failed; else the new size needs another region: load it.
-  return region != nullptr || !status->ok();
+  return true;
 }
 
 absl::Status Core::LoadFixedLocked(FileEntry** entry, uint64_t offset,

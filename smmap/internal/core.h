@@ -346,11 +346,12 @@ class Core final {
   // `entry` as known whose region is cached: it asks the file's descriptor
   // for the size with no load lock (CheckOffsetUnloadedLocked()). True if
   // that served the request or failed (`*status`); false if the request
-  // needs a load (its region not cached with the new size, or no
-  // descriptor of ours).
+  // needs a load: with no descriptor of ours, or, with the size read and
+  // the operation's reference on the entry handed over in `*sized`, if its
+  // region is not cached for the new size.
   bool TryFixedAfterSizeLocked(FileEntry* entry, uint64_t offset, uint64_t size,
-                               FixedBinding* cursor, absl::Status* status,
-                               Deferred* deferred)
+                               FixedBinding* cursor, FileEntry** sized,
+                               absl::Status* status, Deferred* deferred)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Points an open `cursor` at [offset, offset + size) of `region` (nullptr
   // for an empty file), taking over a reference on `entry`.

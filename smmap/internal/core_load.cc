@@ -160,13 +160,11 @@ absl::Status Core::CheckOffsetLocked(FileEntry** entry, uint64_t offset,
   if (offset < file.size || (offset == 0 && file.size == 0)) {
     return absl::OkStatus();
   }
-  absl::Status status = OffsetBeyondEnd(offset, file.size, file.Name());
   if (offset < known && file.size < known && *entry == file_before) {
     // Inside the file as it was: say that it shrank.
-    return absl::OutOfRangeError(
-        absl::StrCat(status.message(), " (it shrank from ", known, " bytes)"));
+    return OffsetBeyondShrunkEnd(offset, file.size, known, file.Name());
   }
-  return status;
+  return OffsetBeyondEnd(offset, file.size, file.Name());
 }
 
 absl::Status Core::CheckOffsetUnloadedLocked(FileEntry* entry, uint64_t offset,
@@ -351,7 +349,16 @@ absl::StatusOr<Region*> Core::AcquireLocked(FileEntry** entry, uint64_t ofs,
     if (Region* region = TryHitLocked(*file, ofs, size)) return region;
   }
   ++cursor_misses_;
-  return MapRegionLocked(file, geometry_.WindowIndex(ofs), deferred);
+  const uint64_t known = file->size;
+  SMMAP_ASSIGN_OR_RETURN(
+      Region * region,
+      MapRegionLocked(file, geometry_.WindowIndex(ofs), deferred));
+  if (ofs < file->size) return region;
+  // The file shrank below `ofs` while it was mapped (another thread read
+  // its size meanwhile, with mu_ released): as if this one had seen it first.
+  UnpinLocked(region, deferred);
+  if (!sliding && ofs == 0 && file->size == 0) return nullptr;
+  return OffsetBeyondShrunkEnd(ofs, file->size, known, file->Name());
 }
 
 absl::StatusOr<Region*> Core::MapRegionLocked(FileEntry* file, uint64_t index,

@@ -19,6 +19,13 @@ absl::Status OffsetBeyondEnd(uint64_t offset, uint64_t file_size,
                                             ") for file: ", name));
 }
 
+absl::Status OffsetBeyondShrunkEnd(uint64_t offset, uint64_t file_size,
+                                   uint64_t known, absl::string_view name) {
+  return absl::OutOfRangeError(
+      absl::StrCat(OffsetBeyondEnd(offset, file_size, name).message(),
+                   " (it shrank from ", known, " bytes)"));
+}
+
 absl::Status NotRegularFile(absl::string_view kind, absl::string_view name) {
   return absl::InvalidArgumentError(
       absl::StrCat("Not a regular file (", kind, "): ", name));

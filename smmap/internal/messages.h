@@ -23,6 +23,11 @@ std::string NameOf(const FileRef& file);
 absl::Status OffsetBeyondEnd(uint64_t offset, uint64_t file_size,
                              absl::string_view name);
 
+// OffsetBeyondEnd() and " (it shrank from <known> bytes)": the offset was
+// inside the file as it was known.
+absl::Status OffsetBeyondShrunkEnd(uint64_t offset, uint64_t file_size,
+                                   uint64_t known, absl::string_view name);
+
 // InvalidArgument: "Not a regular file (<kind>): <name>".
 absl::Status NotRegularFile(absl::string_view kind, absl::string_view name);
 

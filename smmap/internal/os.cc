@@ -126,6 +126,10 @@ int FileSize(int fd, uint64_t* size) {
   const off_t end = ::lseek(fd, 0, SEEK_END);
   if (end < 0) return errno;
   *size = static_cast<uint64_t>(end);
+  if (FaultInjector* injector =
+          g_fault_injector.load(std::memory_order_acquire)) {
+    injector->AfterSizeQuery();
+  }
   return 0;
 }
 

@@ -52,6 +52,9 @@ class FaultInjector {
   // Before an mmap over a mapping it replaces (MmapOver()): one call that
   // unmaps the old pages too. Default: BeforeCall(Syscall::kMmap).
   virtual int BeforeMmapOver() { return BeforeCall(Syscall::kMmap); }
+  // After FileSize()'s lseek returned a size, before FileSize() does: a
+  // test may hold that size there while other threads read theirs.
+  virtual void AfterSizeQuery() {}
 };
 
 // Installs `injector` for every later smmap system call in the process;
