@@ -101,7 +101,9 @@
 //    undoes a newer one;
 //  - a file that shrinks while a loader maps one of its windows (another
 //    thread read the new size meanwhile): the new region, reaching beyond
-//    the end, goes to the loader's cursor only and is never cached;
+//    the end, is never cached; it goes to the loader's cursor if the
+//    cursor's offset is still inside the file, and the loader fails as if
+//    it had seen the shrink first otherwise;
 //  - two threads opening one path: the second finds the first's entry, still
 //    being examined, and waits on its file lock: one descriptor per file;
 //  - a thread that waited on an entry that was meanwhile detached (the file
