@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -22,6 +23,7 @@
 #include "gtest/gtest.h"
 #include "smmap/internal/os.h"
 #include "smmap/manager.h"
+#include "smmap/options.h"
 #include "tests/status_matchers.h"
 #include "tests/test_files.h"
 
@@ -80,6 +82,11 @@ class BlockingSeam final : public internal::os::FaultInjector {
   // Waits until the armed call is blocked.
   void WaitBlocked() { blocked_.Wait(); }
   void Release() { released_.Open(); }
+  // How many times `call` was made (or failed) since construction.
+  int calls(internal::os::Syscall call) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return calls_[call];
+  }
   // The most descriptors open beyond the baseline when open() was called.
   size_t most_fds_at_open() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -91,6 +98,7 @@ class BlockingSeam final : public internal::os::FaultInjector {
     int err = 0;
     {
       std::lock_guard<std::mutex> lock(mu_);
+      ++calls_[call];
       if (call == internal::os::Syscall::kOpen) {
         const size_t fds = CountOpenFds() - baseline_fds_;
         most_fds_at_open_ = std::max(most_fds_at_open_, fds);
@@ -123,15 +131,17 @@ class BlockingSeam final : public internal::os::FaultInjector {
   std::optional<internal::os::Syscall> armed_;
   int err_ = 0;
   bool armed_after_size_query_ = false;
+  std::map<internal::os::Syscall, int> calls_;
   size_t most_fds_at_open_ = 0;
   Latch blocked_;
   Latch released_;
 };
 
-inline std::unique_ptr<TilingMemmapManager> Tiling(uint64_t max_files = 8,
-                                                   uint64_t budget_windows = 64,
-                                                   bool hard = false) {
+inline std::unique_ptr<TilingMemmapManager> Tiling(
+    uint64_t max_files = 8, uint64_t budget_windows = 64, bool hard = false,
+    AccessAdvice advice = AccessAdvice::kNone) {
   ManagerOptions options;
+  options.advice = advice;
   options.window_size = kWindow;
   options.max_memory_size = budget_windows * kWindow;
   options.max_open_files = max_files;

@@ -356,6 +356,11 @@ absl::StatusOr<Region*> Core::AcquireLocked(FileEntry** entry, uint64_t ofs,
   if (ofs < file->size) return region;
   // The file shrank below `ofs` while it was mapped (another thread read
   // its size meanwhile, with mu_ released): as if this one had seen it first.
+  // The region goes when unpinned: no advice for it either.
+  if (!deferred->advise.empty() &&
+      deferred->advise.back().addr == region->mapping.data()) {
+    deferred->advise.pop_back();
+  }
   UnpinLocked(region, deferred);
   if (!sliding && ofs == 0 && file->size == 0) return nullptr;
   return OffsetBeyondShrunkEnd(ofs, file->size, known, file->Name());
