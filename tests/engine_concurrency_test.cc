@@ -314,6 +314,63 @@ TEST_F(EngineConcurrencyTest, AnOlderSizeNeverUndoesANewerOne) {
   EXPECT_EQ(c.file_size(), 4 * kPage);
 }
 
+// A sliding cursor of x_ maps window 3, [3, 5) pages, blocked in mmap,
+// when x_ shrinks to 4 pages and another thread sees it: the cursor's
+// window ends at the new end, and reading past it is DataLoss (not the
+// mapping's pages beyond the end, which would be SIGBUS).
+TEST_F(EngineConcurrencyTest, ASlidingWindowMappedDuringAShrinkEndsAtTheEnd) {
+  auto mman = Tiling();
+  Cache(*mman, x_);
+  ASSERT_OK_AND_ASSIGN(SlidingCursor s, mman->MakeSlidingCursor(x_.path()));
+  BlockingSeam seam;
+  seam.Arm(Syscall::kMmap);
+  absl::StatusOr<uint8_t> byte;
+  std::thread loader([&] { byte = s.At(3 * kPage + 10); });
+  seam.WaitBlocked();
+  ASSERT_EQ(::truncate(x_.path().c_str(), 4 * kPage), 0);
+  {
+    ASSERT_OK_AND_ASSIGN(SlidingCursor t, mman->MakeSlidingCursor(x_.path()));
+    EXPECT_EQ(t.size(), 4 * kPage);
+  }
+  seam.Release();
+  loader.join();
+  ASSERT_OK(byte);
+  EXPECT_EQ(*byte, x_.bytes()[3 * kPage + 10]);
+  ASSERT_OK_AND_ASSIGN(absl::Span<const uint8_t> chunk,
+                       s.Chunk(3 * kPage + 10));
+  EXPECT_EQ(chunk.size(), kPage - 10);
+  EXPECT_THAT(s.At(4 * kPage + 10).status(),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("shrank")));
+}
+
+// A greedy manager with a limit of 6 pages maps the whole of a 5-page file,
+// blocked in mmap, when the file grows to 8 and another thread sees it: the
+// load fails with the limit's error, as if it had seen the growth first.
+TEST_F(EngineConcurrencyTest, AGreedyLoadFailsIfTheFileOutgrewTheLimit) {
+  ManagerOptions options;
+  options.window_size = 6 * kPage;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<GreedyMemmapManager> mman,
+                       GreedyMemmapManager::Create(options));
+  std::vector<uint8_t> bytes = x_.bytes();
+  x_.Rewrite(std::vector<uint8_t>(bytes.begin(), bytes.begin() + 4 * kPage));
+  ASSERT_OK(mman->MakeCursor(x_.path()));  // [0, 4) pages, and its descriptor
+  x_.Rewrite(std::vector<uint8_t>(bytes.begin(), bytes.begin() + 5 * kPage));
+  BlockingSeam seam;
+  seam.Arm(Syscall::kMmap);
+  absl::Status status;
+  std::thread loader([&] { status = mman->MakeCursor(x_.path()).status(); });
+  seam.WaitBlocked();  // mapping [0, 5) pages
+  x_.Rewrite(bytes);
+  EXPECT_THAT(mman->MakeSlidingCursor(x_.path()),
+              StatusIs(absl::StatusCode::kOutOfRange,
+                       HasSubstr("exceeds window-size limit")));
+  seam.Release();
+  loader.join();
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kOutOfRange,
+                               HasSubstr("exceeds window-size limit")));
+  EXPECT_EQ(mman->num_used_regions(), 0u);
+}
+
 TEST_F(EngineConcurrencyTest, ThreadNeedingTheWindowBeingMappedGetsTheSameOne) {
   auto mman = Tiling();
   Cache(*mman, x_);

@@ -563,7 +563,10 @@ absl::Status Core::SlideLocked(SlidingBinding* cursor, uint64_t i,
 
 void Core::SetWindow(SlidingBinding* cursor, const Region& region) {
   const uint64_t lo = std::max(region.ofs, cursor->ofs);
-  const uint64_t hi = std::min(region.end(), cursor->ofs_end());
+  // A region just mapped may reach beyond a shrink another thread saw
+  // meanwhile (AcquireLocked()): the window ends at the file's known end.
+  const uint64_t hi =
+      std::min({region.end(), cursor->ofs_end(), cursor->file->size});
   cursor->window = region.mapping.data() + (lo - region.ofs);
   cursor->window_begin = lo - cursor->ofs;
   cursor->window_size = hi - lo;

@@ -102,8 +102,10 @@
 //  - a file that shrinks while a loader maps one of its windows (another
 //    thread read the new size meanwhile): the new region, reaching beyond
 //    the end, is never cached; it goes to the loader's cursor if the
-//    cursor's offset is still inside the file, and the loader fails as if
-//    it had seen the shrink first otherwise;
+//    cursor's offset is still inside the file (a sliding cursor's window
+//    then ends at the file's end), and the loader fails as if it had seen
+//    the shrink first otherwise; so does a greedy loader whose file grew
+//    beyond the window limit meanwhile;
 //  - two threads opening one path: the second finds the first's entry, still
 //    being examined, and waits on its file lock: one descriptor per file;
 //  - a thread that waited on an entry that was meanwhile detached (the file
@@ -382,7 +384,8 @@ class Core final {
   absl::Status SlideLocked(SlidingBinding* cursor, uint64_t i, uint64_t length,
                            Deferred* deferred)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  static void SetWindow(SlidingBinding* cursor, const Region& region);
+  void SetWindow(SlidingBinding* cursor, const Region& region)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // --- Files ----------------------------------------------------------------
   // Examines a new entry: learns that it is a regular file, its identity

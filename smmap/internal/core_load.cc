@@ -353,17 +353,28 @@ absl::StatusOr<Region*> Core::AcquireLocked(FileEntry** entry, uint64_t ofs,
   SMMAP_ASSIGN_OR_RETURN(
       Region * region,
       MapRegionLocked(file, geometry_.WindowIndex(ofs), deferred));
-  if (ofs < file->size) return region;
-  // The file shrank below `ofs` while it was mapped (another thread read
-  // its size meanwhile, with mu_ released): as if this one had seen it first.
+  // Another thread may have read a new size while mu_ was released for the
+  // mmap. Where this request would have failed had it seen that size first
+  // (the file shrank below `ofs`, or a greedy manager's file grew beyond
+  // its window limit), it fails as if it had.
+  const bool shrank_below = ofs >= file->size;
+  absl::Status late;
+  if (shrank_below) {
+    if (sliding || ofs != 0 || file->size != 0) {
+      late = OffsetBeyondShrunkEnd(ofs, file->size, known, file->Name());
+    }
+  } else if (file->size > known) {
+    late = CheckGreedyLimit(*file);
+  }
+  if (!shrank_below && late.ok()) return region;
   // The region goes when unpinned: no advice for it either.
   if (!deferred->advise.empty() &&
       deferred->advise.back().addr == region->mapping.data()) {
     deferred->advise.pop_back();
   }
   UnpinLocked(region, deferred);
-  if (!sliding && ofs == 0 && file->size == 0) return nullptr;
-  return OffsetBeyondShrunkEnd(ofs, file->size, known, file->Name());
+  if (late.ok()) return nullptr;  // emptied: the empty cursor
+  return late;
 }
 
 absl::StatusOr<Region*> Core::MapRegionLocked(FileEntry* file, uint64_t index,
