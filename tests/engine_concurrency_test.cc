@@ -347,32 +347,42 @@ TEST_F(EngineConcurrencyTest, ASlidingWindowMappedDuringAShrinkEndsAtTheEnd) {
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("shrank")));
 }
 
-// A greedy manager with a limit of 6 pages maps the whole of a 5-page file,
-// blocked in mmap, when the file grows to 8 and another thread sees it: the
-// load fails with the limit's error, as if it had seen the growth first.
-TEST_F(EngineConcurrencyTest, AGreedyLoadFailsIfTheFileOutgrewTheLimit) {
-  ManagerOptions options;
-  options.window_size = 6 * kPage;
-  ASSERT_OK_AND_ASSIGN(std::unique_ptr<GreedyMemmapManager> mman,
-                       GreedyMemmapManager::Create(options));
-  std::vector<uint8_t> bytes = x_.bytes();
-  x_.Rewrite(std::vector<uint8_t>(bytes.begin(), bytes.begin() + 4 * kPage));
-  ASSERT_OK(mman->MakeCursor(x_.path()));  // [0, 4) pages, and its descriptor
-  x_.Rewrite(std::vector<uint8_t>(bytes.begin(), bytes.begin() + 5 * kPage));
-  BlockingSeam seam;
-  seam.Arm(Syscall::kMmap);
-  absl::Status status;
-  std::thread loader([&] { status = mman->MakeCursor(x_.path()).status(); });
-  seam.WaitBlocked();  // mapping [0, 5) pages
-  x_.Rewrite(bytes);
-  EXPECT_THAT(mman->MakeSlidingCursor(x_.path()),
-              StatusIs(absl::StatusCode::kOutOfRange,
-                       HasSubstr("exceeds window-size limit")));
-  seam.Release();
-  loader.join();
-  EXPECT_THAT(status, StatusIs(absl::StatusCode::kOutOfRange,
-                               HasSubstr("exceeds window-size limit")));
-  EXPECT_EQ(mman->num_used_regions(), 0u);
+// A greedy manager maps the whole of a 5-page file, blocked in mmap, when
+// the file grows to 8 pages and another thread sees it. With a limit of 6
+// pages the load fails with the limit's error, as if it had seen the
+// growth first; with none it is ordered before the growth: a cursor of the
+// 5 pages it mapped, in a file of 5 pages.
+TEST_F(EngineConcurrencyTest, AGreedyLoadBesideAGrowthSeesOneSize) {
+  const std::vector<uint8_t> bytes = x_.bytes();
+  for (uint64_t limit : {6 * kPage, uint64_t{0}}) {
+    SCOPED_TRACE(absl::StrCat("limit ", limit));
+    ManagerOptions options;
+    options.window_size = limit;
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<GreedyMemmapManager> mman,
+                         GreedyMemmapManager::Create(options));
+    x_.Rewrite(std::vector<uint8_t>(bytes.begin(), bytes.begin() + 4 * kPage));
+    ASSERT_OK(mman->MakeCursor(x_.path()));  // [0, 4) pages, a descriptor
+    x_.Rewrite(std::vector<uint8_t>(bytes.begin(), bytes.begin() + 5 * kPage));
+    BlockingSeam seam;
+    seam.Arm(Syscall::kMmap);
+    absl::StatusOr<FixedCursor> c;
+    std::thread loader([&] { c = mman->MakeCursor(x_.path()); });
+    seam.WaitBlocked();  // mapping [0, 5) pages
+    x_.Rewrite(bytes);
+    EXPECT_EQ(mman->MakeSlidingCursor(x_.path()).ok(), limit == 0);
+    seam.Release();
+    loader.join();
+    if (limit != 0) {
+      EXPECT_THAT(c, StatusIs(absl::StatusCode::kOutOfRange,
+                              HasSubstr("exceeds window-size limit")));
+      EXPECT_EQ(mman->num_used_regions(), 0u);
+    } else {
+      ASSERT_OK(c);
+      EXPECT_EQ(c->size(), 5 * kPage);
+      EXPECT_EQ(c->file_size(), 5 * kPage);
+      EXPECT_EQ(Str(c->buffer()), x_.Range(0, 5 * kPage));
+    }
+  }
 }
 
 TEST_F(EngineConcurrencyTest, ThreadNeedingTheWindowBeingMappedGetsTheSameOne) {

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -187,16 +188,18 @@ bool Core::TryFixedFromCacheLocked(const FileRef& file, uint64_t offset,
   }
   ++cursor_hits_;
   regions_.Pin(region);  // keeps the entry alive too: no reference needed
-  BindFixedLocked(entry, region, offset, size, cursor);
+  BindFixedLocked(entry, region, offset, size, entry->size, cursor);
   return true;
 }
 
 void Core::BindFixedLocked(FileEntry* entry, Region* region, uint64_t offset,
-                           uint64_t size, FixedBinding* cursor) {
+                           uint64_t size, uint64_t file_size,
+                           FixedBinding* cursor) {
   const uint64_t end =
       region == nullptr
           ? offset
-          : std::min(RequestEnd(*entry, offset, size), region->end());
+          : std::min(internal::RequestEnd(file_size, offset, size),
+                     region->end());
   cursor->core = this;
   cursor->file = entry;
   cursor->region = region;
@@ -205,7 +208,7 @@ void Core::BindFixedLocked(FileEntry* entry, Region* region, uint64_t offset,
                      : region->mapping.data() + (offset - region->ofs);
   cursor->ofs = offset;
   cursor->size = static_cast<size_t>(end - offset);  // within one mapping
-  cursor->file_size = entry->size;
+  cursor->file_size = file_size;
   cursor->open = true;
   ++num_cursors_;
 }
@@ -258,7 +261,7 @@ bool Core::TryFixedAfterSizeLocked(FileEntry* entry, uint64_t offset,
       CheckOffsetUnloadedLocked(entry, offset, /*reaches_end=*/true, deferred);
   if (status->ok() && entry->size == 0) {
     // Emptied meanwhile: the empty cursor, which keeps the reference.
-    BindFixedLocked(entry, nullptr, offset, size, cursor);
+    BindFixedLocked(entry, nullptr, offset, size, entry->size, cursor);
     return true;
   }
   Region* region = status->ok() ? TryHitLocked(*entry, offset, size) : nullptr;
@@ -268,7 +271,9 @@ bool Core::TryFixedAfterSizeLocked(FileEntry* entry, uint64_t offset,
     *sized = entry;
     return false;
   }
-  if (region != nullptr) BindFixedLocked(entry, region, offset, size, cursor);
+  if (region != nullptr) {
+    BindFixedLocked(entry, region, offset, size, entry->size, cursor);
+  }
   UnrefLocked(entry, deferred);  // a region keeps the entry
   return true;
 }
@@ -286,12 +291,14 @@ absl::Status Core::LoadFixedLocked(FileEntry** entry, uint64_t offset,
                                           /*may_switch=*/true, &fresh,
                                           deferred));
   Region* region = nullptr;
+  uint64_t seen = std::numeric_limits<uint64_t>::max();
   if ((*entry)->size > 0) {  // else the empty cursor of an empty file
     SMMAP_ASSIGN_OR_RETURN(
-        region,
-        AcquireLocked(entry, offset, size, /*sliding=*/false, fresh, deferred));
+        region, AcquireLocked(entry, offset, size, /*sliding=*/false, fresh,
+                              deferred, &seen));
   }
-  BindFixedLocked(*entry, region, offset, size, cursor);
+  BindFixedLocked(*entry, region, offset, size, std::min((*entry)->size, seen),
+                  cursor);
   return absl::OkStatus();
 }
 

@@ -358,9 +358,10 @@ class Core final {
                                absl::Status* status, Deferred* deferred)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Points an open `cursor` at [offset, offset + size) of `region` (nullptr
-  // for an empty file), taking over a reference on `entry`.
+  // for an empty file), taking over a reference on `entry`, for a file of
+  // `file_size` bytes (the size the request saw: entry->size, or less).
   void BindFixedLocked(FileEntry* entry, Region* region, uint64_t offset,
-                       uint64_t size, FixedBinding* cursor)
+                       uint64_t size, uint64_t file_size, FixedBinding* cursor)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The slow path of MakeFixed(); `cached_at_end` as
   // TryFixedFromCacheLocked() left it.
@@ -478,11 +479,14 @@ class Core final {
   // byte). OutOfRange if `ofs` is beyond the end of the file, but for a
   // fixed cursor at 0 of a file found empty: nullptr. May switch
   // `*entry` as RefreshLocked() does (not when sliding). `fresh`: the
-  // operation has just refreshed the file. REQUIRES: the caller loads
-  // `*entry`.
+  // operation has just refreshed the file. `*seen`, if given, is set to
+  // the size a region was mapped for if the file grew meanwhile (another
+  // thread read the new size): the request is ordered before the growth.
+  // REQUIRES: the caller loads `*entry`.
   absl::StatusOr<Region*> AcquireLocked(FileEntry** entry, uint64_t ofs,
                                         uint64_t size, bool sliding, bool fresh,
-                                        Deferred* deferred)
+                                        Deferred* deferred,
+                                        uint64_t* seen = nullptr)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Maps window `index` of `file`, whose size is fresh, and pins it.
   // REQUIRES: the window starts before the end of the file; the caller loads

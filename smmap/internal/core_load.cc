@@ -318,7 +318,8 @@ Region* Core::TryHitLocked(const FileEntry& file, uint64_t ofs, uint64_t size) {
 
 absl::StatusOr<Region*> Core::AcquireLocked(FileEntry** entry, uint64_t ofs,
                                             uint64_t size, bool sliding,
-                                            bool fresh, Deferred* deferred) {
+                                            bool fresh, Deferred* deferred,
+                                            uint64_t* seen) {
   // Another thread may have mapped it while this one waited for the load.
   if (ofs < (*entry)->size) {
     if (Region* region = TryHitLocked(**entry, ofs, size)) return region;
@@ -366,7 +367,11 @@ absl::StatusOr<Region*> Core::AcquireLocked(FileEntry** entry, uint64_t ofs,
   } else if (file->size > known) {
     late = CheckGreedyLimit(*file);
   }
-  if (!shrank_below && late.ok()) return region;
+  if (!shrank_below && late.ok()) {
+    // Grown meanwhile (within any limit): the request saw the size it mapped.
+    if (seen != nullptr && file->size > known) *seen = known;
+    return region;
+  }
   // The region goes when unpinned: no advice for it either.
   if (!deferred->advise.empty() &&
       deferred->advise.back().addr == region->mapping.data()) {
