@@ -105,7 +105,9 @@
 //    cursor's offset is still inside the file (a sliding cursor's window
 //    then ends at the file's end), and the loader fails as if it had seen
 //    the shrink first otherwise; so does a greedy loader whose file grew
-//    beyond the window limit meanwhile;
+//    beyond the window limit meanwhile, and a loader whose file grew within
+//    any limit is ordered before the growth (its cursor's size and
+//    file_size() are those it mapped for);
 //  - two threads opening one path: the second finds the first's entry, still
 //    being examined, and waits on its file lock: one descriptor per file;
 //  - a thread that waited on an entry that was meanwhile detached (the file
