@@ -11,8 +11,8 @@
 // thread holding the entry's load_mu while it also holds the owner's lock,
 // so either lock suffices to read them; owned_fd is the exception (others
 // close it under the owner's lock while the entry is not busy), so read it
-// under the owner's lock. `size` is written under the owner's lock and
-// size_mu: read it under the owner's lock.
+// under the owner's lock. So is `size`, which threads that do not hold
+// load_mu may write too (under size_mu: see its comment).
 
 #ifndef SMMAP_INTERNAL_FILE_TABLE_H_
 #define SMMAP_INTERNAL_FILE_TABLE_H_
