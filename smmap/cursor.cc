@@ -12,13 +12,14 @@
 
 namespace smmap {
 
-FixedCursor::FixedCursor(FixedCursor&& other) noexcept
-    : b_(std::exchange(other.b_, internal::FixedBinding())) {}
+FixedCursor::FixedCursor(FixedCursor&& other) noexcept {
+  internal::MoveBinding(&other.b_, &b_);
+}
 
 FixedCursor& FixedCursor::operator=(FixedCursor&& other) noexcept {
   if (this != &other) {
     Reset();
-    b_ = std::exchange(other.b_, internal::FixedBinding());
+    internal::MoveBinding(&other.b_, &b_);
   }
   return *this;
 }
@@ -88,10 +89,9 @@ absl::StatusOr<FixedCursor> FixedCursor::MakeCursor(uint64_t offset,
         "MakeCursor() on a cursor bound to no manager (default-constructed "
         "or moved from)");
   }
-  internal::FixedBinding binding;
-  SMMAP_RETURN_IF_ERROR(
-      b_.core->MakeFixed(b_.file->ref(), offset, size, &binding));
-  return FixedCursor(binding);
+  return Bound([&](internal::FixedBinding* binding) {
+    return b_.core->MakeFixed(b_.file->ref(), offset, size, binding);
+  });
 }
 
 absl::StatusOr<FixedCursor> FixedCursor::NextCursor() const {

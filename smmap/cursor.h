@@ -48,9 +48,22 @@ class FixedCursor final {
  public:
   // A closed cursor bound to no manager (MakeCursor() on it fails).
   FixedCursor() = default;
-  // For the engine: the cursor that holds `binding`. Make cursors with a
-  // manager or another cursor.
-  explicit FixedCursor(const internal::FixedBinding& binding) : b_(binding) {}
+  // For the manager and cursors (make cursors with those): the cursor
+  // that `bind` binds in place, or bind's error. `bind` is called as
+  // `absl::Status bind(internal::FixedBinding*)` with an unbound binding.
+  // The cursor is made where it is returned: copying a binding the engine
+  // has just written costs a tenth of a make and release (the copy's wide
+  // loads wait for the engine's narrow stores; BENCHMARKS.md).
+  template <typename Bind>
+  static absl::StatusOr<FixedCursor> Bound(Bind bind) {
+    absl::StatusOr<FixedCursor> cursor(absl::in_place);
+    absl::Status status = bind(&cursor->b_);
+    if (!status.ok()) {
+      cursor->b_ = internal::FixedBinding();  // whatever bind left: not ours
+      cursor = std::move(status);
+    }
+    return cursor;
+  }
   FixedCursor(FixedCursor&& other) noexcept;
   FixedCursor& operator=(FixedCursor&& other) noexcept;
   FixedCursor(const FixedCursor&) = delete;

@@ -26,17 +26,17 @@ MemmapManager::~MemmapManager() { core_->Destroy(); }
 absl::StatusOr<FixedCursor> MemmapManager::MakeCursor(FileRef file,
                                                       uint64_t offset,
                                                       uint64_t size) {
-  internal::FixedBinding binding;
-  SMMAP_RETURN_IF_ERROR(core_->MakeFixed(file, offset, size, &binding));
-  return FixedCursor(binding);
+  return FixedCursor::Bound([&](internal::FixedBinding* binding) {
+    return core_->MakeFixed(file, offset, size, binding);
+  });
 }
 
 absl::StatusOr<SlidingCursor> MemmapManager::MakeSlidingCursor(FileRef file,
                                                                uint64_t offset,
                                                                uint64_t size) {
-  SMMAP_ASSIGN_OR_RETURN(internal::SlidingBinding binding,
-                         core_->MakeSliding(file, offset, size));
-  return SlidingCursor(binding);
+  return SlidingCursor::Bound([&](internal::SlidingBinding* binding) {
+    return core_->MakeSliding(file, offset, size, binding);
+  });
 }
 
 size_t MemmapManager::Collect() { return core_->Collect(); }

@@ -59,10 +59,18 @@ class SlidingCursor final {
 
   // An empty cursor bound to no manager.
   SlidingCursor() = default;
-  // For the engine: the cursor that holds `binding`. Make cursors with a
-  // manager.
-  explicit SlidingCursor(const internal::SlidingBinding& binding)
-      : b_(binding) {}
+  // For the manager (make cursors with it): the cursor that `bind` binds
+  // in place, or bind's error, as FixedCursor::Bound().
+  template <typename Bind>
+  static absl::StatusOr<SlidingCursor> Bound(Bind bind) {
+    absl::StatusOr<SlidingCursor> cursor(absl::in_place);
+    absl::Status status = bind(&cursor->b_);
+    if (!status.ok()) {
+      cursor->b_ = internal::SlidingBinding();  // whatever bind left
+      cursor = std::move(status);
+    }
+    return cursor;
+  }
   SlidingCursor(SlidingCursor&& other) noexcept;
   SlidingCursor& operator=(SlidingCursor&& other) noexcept;
   SlidingCursor(const SlidingCursor&) = delete;

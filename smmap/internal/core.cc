@@ -302,20 +302,12 @@ absl::Status Core::LoadFixedLocked(FileEntry** entry, uint64_t offset,
   return absl::OkStatus();
 }
 
-absl::StatusOr<SlidingBinding> Core::MakeSliding(const FileRef& file,
-                                                 uint64_t offset,
-                                                 uint64_t size) {
+absl::Status Core::MakeSliding(const FileRef& file, uint64_t offset,
+                               uint64_t size, SlidingBinding* cursor) {
   SMMAP_RETURN_IF_ERROR(CheckRange(file, offset, size));
   SMMAP_RETURN_IF_ERROR(CheckName(file));
-  SlidingBinding cursor;
-  absl::Status status;
-  {
-    Operation op(this);  // may delete this when it ends
-    Deferred& deferred = op.deferred();
-    status = MakeSlidingLocked(file, offset, size, &cursor, &deferred);
-  }
-  if (!status.ok()) return status;
-  return cursor;
+  Operation op(this);  // may delete this when it ends
+  return MakeSlidingLocked(file, offset, size, cursor, &op.deferred());
 }
 
 absl::Status Core::MakeSlidingLocked(const FileRef& file, uint64_t offset,

@@ -153,14 +153,14 @@ class Core final {
   void Destroy() ABSL_LOCKS_EXCLUDED(mu_);
 
   // --- Manager operations -------------------------------------------------
-  // Binds `cursor` to [offset, offset + size) of `file`.
-  // (An out-parameter, not a StatusOr: this is the hit path, and the
-  // cursor is made from it in place.)
+  // Binds the unbound `cursor` to [offset, offset + size) of `file`; on an
+  // error, `cursor` holds nothing of the engine's. (An out-parameter, not a
+  // StatusOr: the cursor is made in place, by FixedCursor::Bound().)
   absl::Status MakeFixed(const FileRef& file, uint64_t offset, uint64_t size,
                          FixedBinding* cursor) ABSL_LOCKS_EXCLUDED(mu_);
-  absl::StatusOr<SlidingBinding> MakeSliding(const FileRef& file,
-                                             uint64_t offset, uint64_t size)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  // The same for a sliding cursor.
+  absl::Status MakeSliding(const FileRef& file, uint64_t offset, uint64_t size,
+                           SlidingBinding* cursor) ABSL_LOCKS_EXCLUDED(mu_);
   size_t Collect() ABSL_LOCKS_EXCLUDED(mu_);
   size_t Purge(const FileRef& file) ABSL_LOCKS_EXCLUDED(mu_);
   void Close() ABSL_LOCKS_EXCLUDED(mu_);
