@@ -34,12 +34,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "absl/base/attributes.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "absl/utility/utility.h"
 #include "smmap/internal/binding.h"
 
 namespace smmap {
@@ -48,20 +50,18 @@ class FixedCursor final {
  public:
   // A closed cursor bound to no manager (MakeCursor() on it fails).
   FixedCursor() = default;
-  // For the manager and cursors (make cursors with those): the cursor
-  // that `bind` binds in place, or bind's error. `bind` is called as
-  // `absl::Status bind(internal::FixedBinding*)` with an unbound binding.
-  // The cursor is made where it is returned: copying a binding the engine
-  // has just written costs a tenth of a make and release (the copy's wide
-  // loads wait for the engine's narrow stores; BENCHMARKS.md).
+  // Internal, for MemmapManager::MakeCursor() and MakeCursor() below (make
+  // cursors with those): the cursor that `bind`, called as
+  // `absl::Status bind(internal::FixedBinding*)`, binds in place, or bind's
+  // error (on which the engine leaves the binding as it was, unbound). Made
+  // where it is returned: copying a binding the engine has just written
+  // costs about a tenth of a make and release (the copy's 16-byte loads wait
+  // for the engine's 8-byte stores; BENCHMARKS.md).
   template <typename Bind>
   static absl::StatusOr<FixedCursor> Bound(Bind bind) {
     absl::StatusOr<FixedCursor> cursor(absl::in_place);
     absl::Status status = bind(&cursor->b_);
-    if (!status.ok()) {
-      cursor->b_ = internal::FixedBinding();  // whatever bind left: not ours
-      cursor = std::move(status);
-    }
+    if (!status.ok()) cursor = std::move(status);
     return cursor;
   }
   FixedCursor(FixedCursor&& other) noexcept;

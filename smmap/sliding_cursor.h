@@ -39,6 +39,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
@@ -47,6 +48,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "absl/utility/utility.h"
 #include "smmap/bytes.h"
 #include "smmap/internal/binding.h"
 
@@ -59,16 +61,15 @@ class SlidingCursor final {
 
   // An empty cursor bound to no manager.
   SlidingCursor() = default;
-  // For the manager (make cursors with it): the cursor that `bind` binds
-  // in place, or bind's error, as FixedCursor::Bound().
+  // Internal, for MemmapManager::MakeSlidingCursor() (make cursors with
+  // it): the cursor that `bind` binds in place, or bind's error, as
+  // FixedCursor::Bound(). (Moved as a whole struct: a sliding cursor is
+  // made for many reads, not one.)
   template <typename Bind>
   static absl::StatusOr<SlidingCursor> Bound(Bind bind) {
     absl::StatusOr<SlidingCursor> cursor(absl::in_place);
     absl::Status status = bind(&cursor->b_);
-    if (!status.ok()) {
-      cursor->b_ = internal::SlidingBinding();  // whatever bind left
-      cursor = std::move(status);
-    }
+    if (!status.ok()) cursor = std::move(status);
     return cursor;
   }
   SlidingCursor(SlidingCursor&& other) noexcept;

@@ -32,16 +32,14 @@ struct FixedBinding {
   size_t size = 0;
   uint64_t file_size = 0;  // when the cursor was made
   bool open = false;
+  // (A new field is moved in MoveBinding() too.)
 };
 
-// A sliding cursor's hold: a reference on its file, and the region it is
-// in (pinned), whose part inside the cursor's range is indices
-// [window_begin, window_begin + window_size) at `window`.
-// *to = *from, and *from = FixedBinding(): a cursor's move. Field by field,
-// each read with the width the engine wrote it with: a cursor is most often
-// moved just after it was made, and a copy of the whole struct (16-byte
+// *to = *from, and *from = FixedBinding(): a fixed cursor's move. Field by
+// field, each read with the width the engine wrote it with: a cursor is most
+// often moved just after it was made, and a copy of the whole struct (16-byte
 // loads) would wait for the engine's 8-byte stores to reach the cache, about
-// a quarter of a make and release (BENCHMARKS.md).
+// a tenth of a make and release (BENCHMARKS.md).
 inline void MoveBinding(FixedBinding* from, FixedBinding* to) {
   to->core = std::exchange(from->core, nullptr);
   to->file = std::exchange(from->file, nullptr);
@@ -53,6 +51,9 @@ inline void MoveBinding(FixedBinding* from, FixedBinding* to) {
   to->open = std::exchange(from->open, false);
 }
 
+// A sliding cursor's hold: a reference on its file, and the region it is
+// in (pinned), whose part inside the cursor's range is indices
+// [window_begin, window_begin + window_size) at `window`.
 struct SlidingBinding {
   Core* core = nullptr;
   FileEntry* file = nullptr;

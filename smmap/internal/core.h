@@ -154,7 +154,7 @@ class Core final {
 
   // --- Manager operations -------------------------------------------------
   // Binds the unbound `cursor` to [offset, offset + size) of `file`; on an
-  // error, `cursor` holds nothing of the engine's. (An out-parameter, not a
+  // error, leaves it as it was. (An out-parameter, not a
   // StatusOr: the cursor is made in place, by FixedCursor::Bound().)
   absl::Status MakeFixed(const FileRef& file, uint64_t offset, uint64_t size,
                          FixedBinding* cursor) ABSL_LOCKS_EXCLUDED(mu_);
