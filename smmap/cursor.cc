@@ -8,7 +8,6 @@
 #include "smmap/guarded_copy.h"
 #include "smmap/internal/core.h"
 #include "smmap/internal/messages.h"
-#include "smmap/internal/status_macros.h"
 
 namespace smmap {
 

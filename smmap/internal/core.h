@@ -154,8 +154,8 @@ class Core final {
 
   // --- Manager operations -------------------------------------------------
   // Binds the unbound `cursor` to [offset, offset + size) of `file`; on an
-  // error, leaves it as it was. (An out-parameter, not a
-  // StatusOr: the cursor is made in place, by FixedCursor::Bound().)
+  // error, leaves it as it was. (An out-parameter, not a StatusOr: the
+  // cursor is made in place, by FixedCursor::Bound().)
   absl::Status MakeFixed(const FileRef& file, uint64_t offset, uint64_t size,
                          FixedBinding* cursor) ABSL_LOCKS_EXCLUDED(mu_);
   // The same for a sliding cursor.
